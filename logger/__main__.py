@@ -1,0 +1,7 @@
+"""`python -m logger` is the same as the `jullix-logger` command."""
+
+import sys
+
+from logger.cli import main
+
+sys.exit(main())

@@ -1,0 +1,146 @@
+"""The one data type every source produces and every sink consumes, and its line protocol.
+
+A point's identity in InfluxDB is measurement + tag set + timestamp. Everything here is built so
+that identity is stable: tags are sorted, timestamps are whole seconds taken from the source, and
+every numeric field is a float (InfluxDB fixes a field's type on first write; an integer `0` into a
+float field makes the whole batch fail). Values that InfluxDB cannot store (NaN, infinities) or
+that carry no information (None) never reach a point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+FieldInput = float | int | bool | None
+
+
+def _escape_key(text: str) -> str:
+    """Escape a measurement, tag key, tag value or field key for line protocol."""
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _escape_measurement(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
+
+
+def format_float(value: float) -> str:
+    """Shortest text that reads back as the same float (repr), never in integer form."""
+    text = repr(float(value))
+    return text
+
+
+def to_epoch_seconds(moment: datetime | int) -> int:
+    """Whole UTC seconds since the epoch; naive datetimes are refused (they hide a time-zone bug)."""
+    if isinstance(moment, int):
+        return moment
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} has no time zone")
+    return int(moment.timestamp() // 1)
+
+
+def clean_field_value(value: FieldInput) -> float | None:
+    """A storable float for a field value, or None when the value must not be written."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(number):
+        return None
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One InfluxDB point: immutable, float fields only, time in whole UTC seconds."""
+
+    measurement: str
+    tags: tuple[tuple[str, str], ...]
+    fields: tuple[tuple[str, float], ...]
+    time_s: int
+
+    @classmethod
+    def make(
+        cls,
+        measurement: str,
+        tags: Mapping[str, str | None],
+        fields: Mapping[str, FieldInput],
+        time: datetime | int,
+    ) -> Point | None:
+        """Build a point, dropping unusable fields and empty tags; None when no field is left.
+
+        Empty tag values are dropped rather than written because InfluxDB refuses them and
+        because a tag that is sometimes empty would split one series into two.
+        """
+        clean_tags = tuple(
+            sorted((key, str(value)) for key, value in tags.items() if value not in (None, ""))
+        )
+        clean_fields = []
+        for key, value in fields.items():
+            number = clean_field_value(value)
+            if number is not None:
+                clean_fields.append((key, number))
+        if not clean_fields:
+            return None
+        return cls(measurement, clean_tags, tuple(sorted(clean_fields)), to_epoch_seconds(time))
+
+    @property
+    def tag_dict(self) -> dict[str, str]:
+        return dict(self.tags)
+
+    @property
+    def field_dict(self) -> dict[str, float]:
+        return dict(self.fields)
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.time_s, UTC)
+
+    @property
+    def series_key(self) -> str:
+        """Measurement and tags in line-protocol form: the series this point belongs to."""
+        parts = [_escape_measurement(self.measurement)]
+        parts.extend(f"{_escape_key(k)}={_escape_key(v)}" for k, v in self.tags)
+        return ",".join(parts)
+
+    @property
+    def identity(self) -> str:
+        """What InfluxDB uses to decide that two writes are the same point."""
+        return f"{self.series_key} {self.time_s}"
+
+    def to_line(self) -> str:
+        """Line protocol with second precision (the writers always send precision=s)."""
+        field_text = ",".join(f"{_escape_key(k)}={format_float(v)}" for k, v in self.fields)
+        return f"{self.series_key} {field_text} {self.time_s}"
+
+
+def identity_of_line(line: str) -> str:
+    """The identity (series key and timestamp) of a line produced by `Point.to_line`.
+
+    Used by the outbox and by export, which hold line text, not Point objects. Field values
+    are floats and keys contain no unescaped spaces, so the first and last unescaped spaces
+    delimit the field set.
+    """
+    series_end = _first_unescaped_space(line)
+    time_start = line.rstrip().rfind(" ")
+    return f"{line[:series_end]} {line[time_start + 1:].strip()}"
+
+
+def _first_unescaped_space(line: str) -> int:
+    index = 0
+    while True:
+        index = line.index(" ", index)
+        backslashes = 0
+        probe = index - 1
+        while probe >= 0 and line[probe] == "\\":
+            backslashes += 1
+            probe -= 1
+        if backslashes % 2 == 0:
+            return index
+        index += 1

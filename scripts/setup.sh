@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Shared by scripts/demo and scripts/test: make sure Python 3.11+ with venv exists, create
+# .venv and install the package into it. Safe to run again; it only does what is missing.
+set -euo pipefail
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
+    echo "need root (or sudo) to run: $*" >&2; return 1; fi
+}
+
+apt_updated=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || { echo "no apt-get: install $* by hand" >&2; return 1; }
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_python() {
+  if ! python3 -c 'import sys, venv, ensurepip; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+    echo "installing python3 and python3-venv from Debian ..." >&2
+    apt_install python3 python3-venv python3-pip
+  fi
+}
+
+ensure_venv() {
+  ensure_python
+  local extras="${1:-}"
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  local stamp=".venv/.installed${extras:+-$extras}"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "installing jullix-logger into .venv ..." >&2
+    .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+    .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}" 2>&1 | grep -v '^WARNING: Location' || true
+    .venv/bin/python -c 'import logger' && touch "$stamp"
+  fi
+}
+
+ensure_influxd() {
+  if ! command -v influxd >/dev/null 2>&1; then
+    echo "installing Debian's influxdb (the tests start private influxd servers) ..." >&2
+    apt_install influxdb || return 1
+  fi
+}

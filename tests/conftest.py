@@ -1,0 +1,87 @@
+"""Shared fixtures: a real, private influxd (never a mock, never the system instance on :8086).
+
+Fixtures:
+- `influxd`            session-scoped InfluxServer shared by all tests (do not stop it in a test)
+- `influx_db`          a fresh database on `influxd`, dropped afterwards; the value is its name
+- `v2_proxy`           a V2Proxy in front of `influxd` (`/api/v2/write` -> `/write`)
+- `private_influxd`    a function-scoped InfluxServer of the test's own: stop/kill/restart it freely
+- `private_v2_proxy`   a V2Proxy in front of `private_influxd`
+
+Without an influxd binary these fixtures skip the test, unless `JULLIX_REQUIRE_INFLUXD=1` (CI),
+which turns the skip into a failure. `JULLIX_INFLUXD=/path/to/influxd` picks another binary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import v2_proxy` from any test
+
+from v2_proxy import V2Proxy
+
+from logger.devserver import InfluxQueryError, InfluxServer, influxd_path
+
+
+def _require_influxd() -> str:
+    binary = influxd_path()
+    if binary:
+        return binary
+    reason = (
+        "no influxd binary (install Debian's `influxdb` package, or set JULLIX_INFLUXD); "
+        "integration tests need a real InfluxDB 1.x server"
+    )
+    if os.environ.get("JULLIX_REQUIRE_INFLUXD") == "1":
+        pytest.fail(f"JULLIX_REQUIRE_INFLUXD=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def influxd() -> Iterator[InfluxServer]:
+    server = InfluxServer(_require_influxd())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def influx_db(influxd: InfluxServer) -> Iterator[str]:
+    if not influxd.is_running:  # a test stopped the shared server: heal rather than cascade
+        influxd.start()
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    influxd.create_database(name)
+    yield name
+    with contextlib.suppress(InfluxQueryError, OSError):  # the test may have stopped the server
+        influxd.drop_database(name)
+
+
+@pytest.fixture
+def v2_proxy(influxd: InfluxServer) -> Iterator[V2Proxy]:
+    proxy = V2Proxy(influxd.url).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def private_influxd() -> Iterator[InfluxServer]:
+    server = InfluxServer(_require_influxd())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def private_v2_proxy(private_influxd: InfluxServer) -> Iterator[V2Proxy]:
+    proxy = V2Proxy(private_influxd.url).start()
+    yield proxy
+    proxy.stop()
