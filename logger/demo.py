@@ -12,6 +12,7 @@ import contextlib
 import sys
 import tempfile
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,8 @@ def _print_summary(rows: list[dict[str, Any]], out: Any) -> None:
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, int) and value > 1_000_000_000:
+        return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

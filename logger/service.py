@@ -1,0 +1,227 @@
+"""The long-running service: one asyncio loop, an APScheduler 3.x scheduler, clean shutdown.
+
+Jobs: the local poll (every `[local] interval`), the outbox commit (about once a second), and the
+flush into InfluxDB (every second, gated by backoff). Every job body has its own timeout because
+APScheduler 3.x has none, and a hung job would silently stop being scheduled
+(max_instances=1 skips runs while one is still going).
+
+Shutdown on SIGTERM/SIGINT: stop scheduling, let an in-flight poll finish (bounded), commit what
+was accepted, give InfluxDB a few seconds to take what it will, close, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from logger.config import Settings
+from logger.delivery import Delivery
+from logger.influx import InfluxQL, QueryError, make_writer
+from logger.outbox import Outbox
+from logger.problems import Problems
+from logger.sources.local import LocalCollector
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_FLUSH_SECONDS = 5.0
+META_METER_TIME = "local.meter_time."
+
+
+class Service:
+    """Wires sources, outbox and sink together and owns their lifecycle."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.outbox = Outbox(
+            settings.outbox.path, settings.outbox.max_mb, settings.outbox.overflow
+        )
+        self.problems = Problems(log, on_count=lambda kind, n: self.outbox.count(kind, n))
+        self.delivery: Delivery | None = None
+        if settings.influx.configured:
+            self.delivery = Delivery(
+                self.outbox, make_writer(settings.influx), settings.influx.batch_size
+            )
+        self.local: LocalCollector | None = None
+        if settings.local.enabled:
+            self.local = LocalCollector(
+                settings.local.url,
+                settings.installation,
+                settings.local.timeout,
+                self.problems,
+                last_meter_times=self._restore_meter_times(),
+            )
+        self.scheduler: AsyncIOScheduler | None = None
+        self._stopping = asyncio.Event()
+        self._poll_task: asyncio.Task[Any] | None = None
+        self._flush_task: asyncio.Task[Any] | None = None
+        self.polls = 0
+
+    # -- state that survives restarts -------------------------------------------------
+
+    def _restore_meter_times(self) -> dict[str, datetime]:
+        restored = {}
+        for key, value in self.outbox.stats().meta.items():
+            if key.startswith(META_METER_TIME):
+                try:
+                    restored[key.removeprefix(META_METER_TIME)] = datetime.fromisoformat(value)
+                except ValueError:
+                    continue
+        return restored
+
+    # -- jobs -------------------------------------------------------------------------
+
+    async def poll_local(self) -> None:
+        """One local poll; its points go to the outbox (durable at the next commit)."""
+        assert self.local is not None
+        if self._stopping.is_set():
+            return
+        self._poll_task = asyncio.current_task()
+        try:
+            result = await asyncio.wait_for(
+                self.local.poll(), self.settings.local.timeout + 2.0
+            )
+        except TimeoutError:
+            log.warning("local poll took longer than its timeout; skipped")
+            return
+        finally:
+            self._poll_task = None
+        self.polls += 1
+        self.outbox.put(result.points)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for name, endpoint in result.endpoints.items():
+            self.outbox.set_meta(f"local.{name}.status", endpoint.status.value)
+            if endpoint.status.value == "ok":
+                self.outbox.set_meta(f"last_sample.local.{name}", now)
+        for meter_id, moment in self.local.last_meter_times.items():
+            self.outbox.set_meta(META_METER_TIME + meter_id, moment.isoformat())
+        if result.meter_time is not None:
+            self.outbox.set_meta("last_sample.local.meter_time", result.meter_time.isoformat())
+
+    async def commit(self) -> None:
+        """A coroutine on purpose: APScheduler runs plain functions in a thread pool, and the
+        outbox belongs to the event loop's thread."""
+        written = self.outbox.commit()
+        if written:
+            log.debug("committed %d points to the outbox", written)
+
+    async def flush(self) -> None:
+        if self.delivery is None or self._stopping.is_set():
+            return
+        budget = max(1.0, self.settings.influx.timeout * 2)
+        self._flush_task = asyncio.current_task()
+        try:
+            await self.delivery.drain(deadline=time.monotonic() + budget)
+        finally:
+            self._flush_task = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def prepare_sink(self) -> None:
+        """Make sure the database exists, so the first writes are not refused with 404.
+
+        A failure here is not fatal: data waits in the outbox until InfluxDB is ready.
+        """
+        if not self.settings.influx.configured:
+            log.info("no InfluxDB configured: points stay in the embedded outbox store at %s",
+                     self.settings.outbox.path)
+            return
+        reader = InfluxQL(self.settings.influx)
+        try:
+            version = await reader.ping()
+            await reader.query(f'CREATE DATABASE "{reader.database}"', database="")
+            log.info("InfluxDB %s at %s ready (database %s)", version,
+                     self.settings.influx.url, reader.database)
+        except QueryError as exc:
+            log.warning("InfluxDB not ready yet (%s); points wait in the outbox", exc)
+        finally:
+            await reader.close()
+
+    def _start_scheduler(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        if self.local is not None:
+            interval = self.settings.local.interval
+            scheduler.add_job(
+                self.poll_local, "interval", seconds=interval, id="local_poll",
+                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(interval)),
+                next_run_time=datetime.now(UTC),
+            )
+        scheduler.add_job(
+            self.commit, "interval", seconds=self.settings.outbox.commit_interval,
+            id="outbox_commit", max_instances=1, coalesce=True, misfire_grace_time=5,
+        )
+        if self.delivery is not None:
+            scheduler.add_job(
+                self.flush, "interval", seconds=1.0, id="outbox_flush",
+                max_instances=1, coalesce=True, misfire_grace_time=5,
+            )
+        scheduler.start()
+        return scheduler
+
+    def request_stop(self) -> None:
+        if not self._stopping.is_set():
+            log.info("stopping: no new polls; flushing what InfluxDB will take")
+            self._stopping.set()
+
+    async def run(self, duration: float | None = None) -> None:
+        """Run until SIGTERM/SIGINT (or for `duration` seconds), then shut down cleanly."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+                loop.add_signal_handler(sig, self.request_stop)
+        await self.prepare_sink()
+        self.scheduler = self._start_scheduler()
+        log.info(
+            "logging installation %r: local %s, InfluxDB %s",
+            self.settings.installation,
+            self.settings.local.url if self.local else "off",
+            self.settings.influx.url or "none (embedded store)",
+        )
+        try:
+            if duration is None:
+                await self._stopping.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), duration)
+                except TimeoutError:
+                    self._stopping.set()
+        finally:
+            await self.shutdown()
+
+    @staticmethod
+    async def _finish(task: asyncio.Task[Any] | None, timeout: float) -> None:
+        """Wait (bounded) for an in-flight job instead of letting the scheduler cancel it."""
+        if task is None or task.done():
+            return
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+
+    async def shutdown(self) -> None:
+        self._stopping.set()
+        if self.scheduler is not None:
+            # AsyncIOExecutor would cancel running coroutine jobs; stop scheduling first and
+            # let an in-flight poll finish so its points are not lost.
+            self.scheduler.pause()
+            await self._finish(self._poll_task, self.settings.local.timeout + 2)
+            await self._finish(self._flush_task, self.settings.influx.timeout + 1)
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)
+        self.outbox.commit()
+        if self.delivery is not None:
+            deadline = time.monotonic() + SHUTDOWN_FLUSH_SECONDS
+            report = await self.delivery.drain(deadline=deadline, force=True)
+            left = self.outbox.depth()
+            if left:
+                log.info("shutdown: %d points wrote, %d stay in the outbox for next start",
+                         report.written, left)
+            await self.delivery.writer.close()
+        if self.local is not None:
+            await self.local.close()
+        self.outbox.close()
+        log.info("stopped")

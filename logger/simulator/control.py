@@ -1,0 +1,104 @@
+"""Control endpoints under `/_sim/` for tests and demos (never part of the real box's API).
+
+They let a test that runs the simulator in another process switch faults, read what was served
+(for exact accounting of what the logger should have stored), inspect the model state and move
+the simulated clock, all over plain HTTP on the same port as the local API.
+
+  GET  /_sim/faults   current fault settings (+ `down_seconds` remaining)
+  POST /_sim/faults   JSON object merged into the settings (see Faults.update); answers the result
+  GET  /_sim/served   list of meter readings served: [{"time", "utc", "values"}, ...]
+  GET  /_sim/state    model state at the current simulated time
+  GET  /_sim/clock    {"utc", "local", "speed"}
+  POST /_sim/clock    {"jump_seconds": s} | {"set": iso-datetime} | {"speed": x}; forward only
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .httpserver import Request, Response
+from .model import BRUSSELS
+
+if TYPE_CHECKING:
+    from . import Simulator
+
+PREFIX = "/_sim/"
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(status, (json.dumps(obj) + "\n").encode())
+
+
+def _error(status: int, message: str) -> Response:
+    return _json({"error": message}, status)
+
+
+class ControlApi:
+    """Handler for `/_sim/*`."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    async def handle(self, request: Request) -> Response:
+        name = request.path[len(PREFIX) :].rstrip("/")
+        method = request.method
+        body: Any = None
+        if method == "POST":
+            try:
+                body = json.loads(request.body or b"{}")
+            except (ValueError, UnicodeDecodeError) as exc:
+                return _error(400, f"invalid JSON body: {exc}")
+            if not isinstance(body, dict):
+                return _error(400, "body must be a JSON object")
+        elif method != "GET":
+            return _error(405, "use GET or POST")
+
+        if name == "faults":
+            if method == "POST":
+                try:
+                    self.sim.faults.update(body)
+                except ValueError as exc:
+                    return _error(400, str(exc))
+            return _json(self.sim.faults.to_dict())
+        if name == "served" and method == "GET":
+            return _json([r.to_dict() for r in self.sim.served_meter_readings])
+        if name == "state" and method == "GET":
+            return _json(self.sim.state())
+        if name == "clock":
+            if method == "POST":
+                try:
+                    self._move_clock(body)
+                except (ValueError, TypeError) as exc:
+                    return _error(400, str(exc))
+            return _json(self._clock())
+        return _error(404, f"unknown control endpoint {request.path}")
+
+    def _clock(self) -> dict[str, Any]:
+        now = self.sim.clock.now()
+        return {
+            "utc": now.isoformat(),
+            "local": now.astimezone(BRUSSELS).isoformat(),
+            "speed": self.sim.clock.speed,
+        }
+
+    def _move_clock(self, body: dict[str, Any]) -> None:
+        clock = self.sim.clock
+        unknown = set(body) - {"jump_seconds", "set", "speed"}
+        if unknown:
+            raise ValueError(f"unknown clock keys: {sorted(unknown)}")
+        if "set" in body:
+            target = datetime.fromisoformat(body["set"])
+            if target.tzinfo is None:
+                target = target.replace(tzinfo=BRUSSELS)
+            if target < clock.now():
+                raise ValueError("the simulated clock cannot go backwards")
+            clock.set(target)
+        if "jump_seconds" in body:
+            seconds = float(body["jump_seconds"])
+            if seconds < 0:
+                raise ValueError("jump_seconds must be >= 0")
+            clock.jump(timedelta(seconds=seconds))
+        if "speed" in body:
+            clock.set_speed(float(body["speed"]))
