@@ -108,7 +108,9 @@ async def _summary_from_influx(settings: InfluxSettings) -> list[dict[str, Any]]
     rows: list[dict[str, Any]] = []
     try:
         measurements = await reader.query("SHOW MEASUREMENTS")
-        names = [v[0] for s in measurements for v in s.get("values") or []]
+        # Measurements starting with "_" are the logger's own records (migrations), not data.
+        names = [v[0] for s in measurements for v in s.get("values") or []
+                 if not v[0].startswith("_")]
         for name in names:
             series = await reader.query(f'SELECT * FROM "{name}" GROUP BY *')
             count = 0
@@ -147,11 +149,20 @@ def _summary_from_outbox(path: Path) -> list[dict[str, Any]]:
 
 
 def _print_summary(rows: list[dict[str, Any]], out: Any) -> None:
-    out.write("\nmeasurement   points  latest values\n")
+    """Per measurement: how many points, and the latest point's tags and fields, wrapped."""
+    import textwrap
+
+    out.write("\nwhat was logged:\n")
     for row in rows:
         latest = {k: v for k, v in row["latest"].items() if v is not None}
+        when = latest.pop("time", None)
+        header = f"{row['measurement']}: {row['count']} points"
+        if when is not None:
+            header += f", latest at {_fmt(when)}"
+        out.write(header + "\n")
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(latest.items()))
-        out.write(f"{row['measurement']:<13} {row['count']:>6}  {shown[:160]}\n")
+        out.write(textwrap.fill(shown, width=96, initial_indent="    ",
+                                subsequent_indent="    ") + "\n")
     if not rows:
         out.write("(nothing logged)\n")
 
@@ -160,5 +171,5 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int) and value > 1_000_000_000:
         return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
     if isinstance(value, float):
-        return f"{value:g}"
+        return str(int(value)) if value.is_integer() else repr(value)
     return str(value)

@@ -1,0 +1,108 @@
+"""The command line as a user meets it: help, check, status, export, demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from harness import ROOT, SimulatorProcess, write_config
+
+from logger.devserver import free_port
+
+SUBCOMMANDS = ["run", "check", "status", "export", "simulate", "demo"]
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "logger", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_explains_itself(command):
+    result = cli(command, "--help")
+    assert result.returncode == 0
+    assert "usage: jullix-logger" in result.stdout
+    if command != "simulate":
+        assert "-c PATH, --config PATH" in result.stdout
+
+
+def test_the_installed_command_is_the_same_program():
+    exe = ROOT / ".venv" / "bin" / "jullix-logger"
+    if not exe.exists():
+        pytest.skip("no .venv/bin/jullix-logger (package not installed in .venv)")
+    result = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("jullix-logger ")
+
+
+@pytest.mark.integration
+def test_check_passes_when_box_and_influxdb_answer(tmp_path, influxd, influx_db):
+    sim = SimulatorProcess(tmp_path, "--devices", "solar")
+    try:
+        config = write_config(tmp_path / "c.toml", {
+            "local": {"url": sim.url},
+            "influx": {"url": influxd.url, "database": influx_db},
+            "outbox": {"path": str(tmp_path / "o.sqlite")},
+        })
+        result = cli("check", "-c", str(config))
+    finally:
+        sim.close()
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("ok   local") and "battery absent" in line for line in lines)
+    assert any(line.startswith("ok   influx") and influx_db in line for line in lines)
+
+
+def test_check_fails_with_one_line_per_problem_when_nothing_answers(tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    config = write_config(tmp_path / "c.toml", {
+        "local": {"url": dead, "timeout": 1.0},
+        "influx": {"url": dead, "timeout": 1.0},
+        "outbox": {"path": str(tmp_path / "o.sqlite")},
+    })
+    result = cli("check", "-c", str(config))
+    assert result.returncode == 1
+    assert [line.split()[:2] for line in result.stdout.splitlines()] == [
+        ["ok", "outbox"], ["FAIL", "local"], ["FAIL", "influx"]]
+
+
+def test_without_influxdb_the_outbox_is_the_store_status_and_export_show_it(tmp_path):
+    sim = SimulatorProcess(tmp_path)
+    try:
+        config = write_config(tmp_path / "c.toml", {
+            "local": {"url": sim.url, "interval": 1.0},
+            "outbox": {"path": str(tmp_path / "o.sqlite")},
+        })
+        run = cli("run", "-c", str(config), "--seconds", "4")
+        served = len(sim.served())
+    finally:
+        sim.close()
+    assert run.returncode == 0, run.stderr
+    status = cli("status", "-c", str(config))
+    assert status.returncode == 0
+    assert "influx        not configured" in status.stdout
+    assert "local.meter" in status.stdout
+    export = cli("export", "-c", str(config))
+    assert export.returncode == 0
+    lines = export.stdout.splitlines()
+    meter_lines = [line for line in lines if line.startswith("meter,")]
+    assert len(meter_lines) == served
+    assert f"exported {len(lines)} points" in export.stderr
+    depth = next(line for line in status.stdout.splitlines() if "depth" in line)
+    assert f" {len(lines)} points waiting" in depth
+
+
+def test_status_without_an_outbox_says_so(tmp_path):
+    config = write_config(tmp_path / "c.toml", {"outbox": {"path": str(tmp_path / "no.sqlite")}})
+    result = cli("status", "-c", str(config))
+    assert result.returncode == 1
+    assert "has not run" in result.stdout
+
+
+@pytest.mark.integration
+def test_demo_logs_the_simulator_into_a_private_influxdb(tmp_path, influxd):
+    result = cli("demo", "--seconds", "5", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "a private influxd started for this demo" in result.stdout
+    for measurement in ("meter", "solar", "battery", "power_flow"):
+        assert f"\n{measurement}" in result.stdout
