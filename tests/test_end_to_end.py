@@ -41,8 +41,10 @@ def meter_times(server: InfluxServer, db: str) -> list[int]:
 
 def field_types(server: InfluxServer, db: str) -> dict[str, dict[str, str]]:
     result = server.query("SHOW FIELD KEYS", db=db)["results"][0]
+    # Measurements starting with "_" are the logger's own records (applied migrations).
     return {
         series["name"]: dict(series["values"]) for series in result.get("series", [])
+        if not series["name"].startswith("_")
     }
 
 

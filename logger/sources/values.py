@@ -33,9 +33,12 @@ def denoise_float32(value: float) -> float:
     shortest = value
     for digits in range(1, 10):
         candidate = float(f"{value:.{digits}g}")
-        if _FLOAT32.pack(candidate) == packed:
-            shortest = candidate
-            break
+        try:
+            if _FLOAT32.pack(candidate) == packed:
+                shortest = candidate
+                break
+        except OverflowError:  # rounding up past the largest float32
+            continue
     # The box's values have three decimals (W, Wh, mV); the firmware's own arithmetic can land
     # one float32 step away from them (50.6 V arrives as float32 50.600002). Accept the
     # three-decimal value when it lies within one float32 step.
