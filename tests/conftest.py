@@ -42,14 +42,18 @@ def _require_influxd() -> str:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def influxd() -> Iterator[InfluxServer]:
+def _running_server() -> Iterator[InfluxServer]:
     server = InfluxServer(_require_influxd())
     try:
         server.start()
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def influxd() -> Iterator[InfluxServer]:
+    yield from _running_server()
 
 
 @pytest.fixture
@@ -72,12 +76,7 @@ def v2_proxy(influxd: InfluxServer) -> Iterator[V2Proxy]:
 
 @pytest.fixture
 def private_influxd() -> Iterator[InfluxServer]:
-    server = InfluxServer(_require_influxd())
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+    yield from _running_server()
 
 
 @pytest.fixture
