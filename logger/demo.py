@@ -1,8 +1,9 @@
 """`jullix-logger demo`: the whole path in one command, on the built-in simulator.
 
 Where the data goes, in order of preference: the InfluxDB given on the command line or in the
-config (when it answers), a private `influxd` started in a temp dir (when the binary is installed),
-else the embedded outbox store. Then it prints what was logged.
+config (when it answers), one answering on 127.0.0.1:8086 (database `jullix_demo`), a private
+`influxd` started in a temp dir (when the binary is installed), else the embedded outbox store.
+Then it prints what was logged.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from logger.config import (
 from logger.influx import InfluxQL, QueryError
 from logger.outbox import Outbox
 
-MEASUREMENTS_SHOWN = 8
+LOCAL_INFLUXDB = "http://127.0.0.1:8086"
 
 
 async def _reachable(settings: InfluxSettings) -> bool:
@@ -53,6 +54,10 @@ async def _choose_influx(args: argparse.Namespace, stack: contextlib.ExitStack) 
     configured = load_settings(path).influx if path else None
     if configured and configured.configured and await _reachable(configured):
         return configured, f"the configured InfluxDB at {configured.url}"
+    local_default = InfluxSettings(url=LOCAL_INFLUXDB, api="v1", database="jullix_demo",
+                                   timeout=2.0)
+    if await _reachable(local_default):
+        return local_default, f"the InfluxDB at {LOCAL_INFLUXDB} (database jullix_demo)"
     from logger.devserver import InfluxServer, influxd_path
 
     if influxd_path():
