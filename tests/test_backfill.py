@@ -1,0 +1,371 @@
+"""Gap detection and repair from the cloud: pure rules, then a real InfluxDB and the simulator.
+
+All traffic stays on 127.0.0.1. Every test that knows a cloud token checks that it appears in
+no log record, exception text or process output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from harness import Process, SimulatorProcess, wait_until, write_config
+
+from logger import backfill as backfill_module
+from logger.backfill import (
+    STATE_FILE,
+    Backfill,
+    BackfillState,
+    Gap,
+    _writer_emit,
+    find_gaps,
+    parse_bound,
+)
+from logger.cloud_client import CloudAuthError, CloudClient
+from logger.config import Settings
+from logger.devserver import InfluxServer
+from logger.influx import InfluxQL
+from logger.problems import Problems
+from logger.simulator import Simulator, SimulatorConfig
+from logger.simulator.cloud_api import CloudSimConfig
+from logger.sources.cloud import BRUSSELS
+
+# -- pure rules -------------------------------------------------------------------------------
+
+
+def test_interior_gaps_only_unless_the_edges_are_named():
+    times = [100, 105, 110, 140, 145, 200]
+    assert find_gaps(times, 0, 300, 15) == [Gap(110, 140), Gap(145, 200)]
+    assert find_gaps(times, 0, 300, 15, leading=True) == [Gap(-1, 100), Gap(110, 140),
+                                                          Gap(145, 200)]
+    assert find_gaps(times, 0, 300, 15, trailing=True)[-1] == Gap(200, 300)
+    assert find_gaps(times, 0, 300, 60) == []
+
+
+def test_no_local_point_at_all_is_a_gap_only_when_asked():
+    assert find_gaps([], 0, 1000, 15) == []  # a fresh install does not pull history by itself
+    assert find_gaps([], 0, 1000, 15, leading=True) == [Gap(-1, 1000)]
+
+
+def test_gap_days_are_belgian_days():
+    late = int(datetime(2026, 3, 7, 23, 50, tzinfo=BRUSSELS).timestamp())
+    assert Gap(late, late + 1200).days() == [date(2026, 3, 7), date(2026, 3, 8)]
+    assert Gap(late, late + 300).days() == [date(2026, 3, 7)]
+
+
+def test_state_skips_repaired_gaps_and_rechecks_recent_ones_once(tmp_path):
+    state = BackfillState(tmp_path / STATE_FILE, "home")
+    gap = Gap(1000, 2000)
+    recheck = 3 * 3600
+    state.record(gap, fetched_at=2100)  # fetched 100 s after its end: provisional
+    state.save(keep_after=0)
+    state = BackfillState(tmp_path / STATE_FILE, "home")
+    assert state.covers(gap, now=2200, recheck=recheck)  # the second run in a row: nothing
+    assert state.covers(Gap(1200, 1800), now=2200, recheck=recheck)
+    assert not state.covers(Gap(900, 2000), now=2200, recheck=recheck)
+    assert not state.covers(gap, now=2000 + recheck, recheck=recheck)  # due for the recheck
+    state.record(gap, fetched_at=2000 + recheck)
+    assert state.covers(gap, now=2000 + 10 * recheck, recheck=recheck)  # final now
+    assert not BackfillState(tmp_path / STATE_FILE, "other").covers(gap, 2200, recheck)
+
+
+def test_parse_bound():
+    assert parse_bound("2026-03-07") == datetime(2026, 3, 7, tzinfo=BRUSSELS)
+    assert parse_bound("2026-03-07", end=True) == datetime(2026, 3, 8, tzinfo=BRUSSELS)
+    assert parse_bound("2026-03-07T10:00:00Z") == datetime(2026, 3, 7, 10, tzinfo=UTC)
+
+
+# -- a real InfluxDB and the simulator, in process --------------------------------------------
+
+LOCAL_INTERVAL = 5
+
+
+def settings_for(influxd: InfluxServer, db: str, tmp_path: Path, cloud_url: str, token: str
+                 ) -> Settings:
+    return Settings(
+        installation="test",
+        local={"interval": LOCAL_INTERVAL},
+        cloud={"enabled": True, "url": cloud_url, "token": token},
+        influx={"url": influxd.url, "database": db, "timeout": 5.0},
+        outbox={"path": str(tmp_path / "outbox.sqlite")},
+    )
+
+
+@pytest.fixture
+def token():
+    return f"tok-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def checked_logs(caplog, token):
+    caplog.set_level(logging.DEBUG)
+    yield caplog
+    assert token not in caplog.text
+
+
+class World:
+    """A frozen simulator (speed 0, started now), local power_flow points with one gap."""
+
+    def __init__(self, influxd, db, tmp_path, token, sim):
+        self.influxd, self.db, self.sim = influxd, db, sim
+        self.settings = settings_for(influxd, db, tmp_path, sim.cloud_url, token)
+        self.token = token
+        start = int(sim.clock.timestamp())
+        start -= start % LOCAL_INTERVAL
+        self.local = [t for t in range(start - 1800, start - 60, LOCAL_INTERVAL)
+                      if not start - 1200 < t < start - 900]
+        self.gap = Gap(start - 1200, start - 900)
+        lines = [f"power_flow,installation=test,source=local grid_w=100.0 {t}"
+                 for t in self.local]
+        lines += [f"meter,installation=test,meter_id=M power_import_w=100.0 {t}"
+                  for t in self.local]
+        influxd.write(db, "\n".join(lines))
+
+    async def run(self, dry_run=False, since=None, until=None, client=True):
+        ql = InfluxQL(self.settings.influx)
+        emit, close = _writer_emit(self.settings)
+        cloud = CloudClient(self.sim.cloud_url, self.token, backoff=0.05) if client else None
+        try:
+            job = Backfill(self.settings, ql, cloud, emit, Problems(logging.getLogger("t")))
+            return await job.run(since=since, until=until, dry_run=dry_run)
+        finally:
+            await ql.close()
+            await close()
+            if cloud is not None:
+                await cloud.close()
+
+    def cloud_times(self) -> list[int]:
+        return [r["time"] for r in self.influxd.points(self.db, "power_flow", "source='cloud'")]
+
+
+def with_world(influxd, db, tmp_path, token, body):
+    config = SimulatorConfig(seed=11, speed=0, devices=frozenset({"solar", "battery"}),
+                             cloud=CloudSimConfig(token=token, resolution=LOCAL_INTERVAL,
+                                                  history_days=1))
+
+    async def main():
+        async with Simulator(config) as sim:
+            return await body(World(influxd, db, tmp_path, token, sim))
+
+    return asyncio.run(main())
+
+
+@pytest.mark.integration
+def test_backfill_fills_the_gap_only_and_a_second_run_writes_nothing(
+        influxd, influx_db, tmp_path, token, checked_logs):
+    async def body(world: World):
+        dry = await world.run(dry_run=True, client=False)
+        assert [g.gap for g in dry.gaps] == [world.gap]
+        assert dry.points_written == 0 and world.cloud_times() == []
+        assert any("grid/power" in call for call in dry.planned_calls)
+        assert world.sim.cloud_api.requests == []  # a dry run asks nothing of the cloud
+        text = "\n".join(dry.summary_lines())
+        assert "dry run" in text and "GET installation/all" in text
+
+        first = await world.run()
+        assert first.points_written > 0 and first.remaining == []
+        assert first.days_fetched == len(first.days) >= 1
+        assert first.api_calls == 1 + 4 * len(first.days)
+        cloud = world.cloud_times()
+        assert len(cloud) == first.points_written
+        assert all(world.gap.contains(t) for t in cloud)
+        merged = sorted(world.local + cloud)
+        assert max(b - a for a, b in itertools.pairwise(merged)) <= 3 * LOCAL_INTERVAL
+        assert first.meter_gaps == 1
+
+        second = await world.run()
+        assert second.points_written == 0 and second.api_calls == 0
+        assert [g.status for g in second.gaps] == ["already repaired"]
+        assert world.cloud_times() == cloud
+
+        # Lost state: the cloud points already close the gap, so still nothing to do.
+        (world.settings.outbox.path.parent / STATE_FILE).unlink()
+        third = await world.run()
+        assert third.points_written == 0 and third.api_calls == 0
+
+    with_world(influxd, influx_db, tmp_path, token, body)
+
+
+@pytest.mark.integration
+def test_recent_gaps_are_fetched_once_more_after_recheck_hours(
+        influxd, influx_db, tmp_path, token, checked_logs, monkeypatch):
+    async def body(world: World):
+        (world.settings.outbox.path.parent).mkdir(parents=True, exist_ok=True)
+        first = await world.run()
+        assert first.points_written > 0
+        # Remove the cloud points so that only the state file can tell the gap was repaired.
+        world.influxd.query("DROP SERIES FROM power_flow WHERE source = 'cloud'", db=world.db)
+        real = time.time
+        monkeypatch.setattr(backfill_module.time, "time", lambda: real() + 3.5 * 3600)
+        later = await world.run(since=datetime.fromtimestamp(world.local[0], UTC))
+        assert later.points_written == first.points_written  # fetched once more
+        monkeypatch.setattr(backfill_module.time, "time", lambda: real() + 7 * 3600)
+        world.influxd.query("DROP SERIES FROM power_flow WHERE source = 'cloud'", db=world.db)
+        last = await world.run(since=datetime.fromtimestamp(world.local[0], UTC))
+        assert last.points_written == 0  # final after the recheck
+
+    with_world(influxd, influx_db, tmp_path, token, body)
+
+
+@pytest.mark.integration
+def test_an_unavailable_cloud_leaves_the_gap_for_the_next_run(
+        influxd, influx_db, tmp_path, token, checked_logs):
+    async def body(world: World):
+        world.sim.cloud_api.faults.update({"status": 503})
+        report = await world.run()
+        assert report.points_written == 0
+        assert next(g.reason for g in report.remaining).startswith("cloud unavailable")
+        world.sim.cloud_api.faults.update({"reset": True})
+        again = await world.run()
+        assert again.points_written > 0 and again.remaining == []
+
+    with_world(influxd, influx_db, tmp_path, token, body)
+
+
+@pytest.mark.integration
+def test_a_revoked_token_stops_the_backfill_with_the_way_out(
+        influxd, influx_db, tmp_path, token, checked_logs):
+    async def body(world: World):
+        world.sim.cloud_api.faults.update({"revoked": True})
+        with pytest.raises(CloudAuthError) as err:
+            await world.run()
+        assert "Profiel, API-tokens" in str(err.value)
+        assert token not in str(err.value) and token not in repr(err.value)
+        assert world.cloud_times() == []
+
+    with_world(influxd, influx_db, tmp_path, token, body)
+
+
+@pytest.mark.integration
+def test_the_leading_edge_counts_only_with_since(
+        influxd, influx_db, tmp_path, token, checked_logs):
+    async def body(world: World):
+        since = datetime.fromtimestamp(world.local[0] - 600, UTC)
+        report = await world.run(dry_run=True, since=since, client=False)
+        assert [g.gap for g in report.gaps] == [Gap(world.local[0] - 601, world.local[0]),
+                                                world.gap]
+
+    with_world(influxd, influx_db, tmp_path, token, body)
+
+
+# -- the real programs: ten minutes of logging, scaled ----------------------------------------
+
+
+def config_for(tmp_path: Path, sim: SimulatorProcess, influxd: InfluxServer, db: str,
+               token: str, **cloud) -> Path:
+    return write_config(tmp_path / "config.toml", {
+        "local": {"url": sim.url, "interval": 1.0, "timeout": 0.8},
+        "cloud": {"enabled": True, "url": f"{sim.url}/api/v1", "token": token, **cloud},
+        "backfill": {"enabled": False},  # the scheduled job; the command runs regardless
+        "influx": {"url": influxd.url, "database": db, "timeout": 3.0},
+        "outbox": {"path": str(tmp_path / "outbox.sqlite")},
+    })
+
+
+def cli(tmp_path: Path, name: str, *args: str) -> tuple[int, str]:
+    proc = Process(list(args), tmp_path / f"{name}.log")
+    try:
+        code = proc.wait(120)
+        return code, proc.output()
+    finally:
+        proc.close()
+
+
+@pytest.mark.integration
+def test_ten_minutes_with_a_three_minute_outage_scaled_down_then_backfill(
+        tmp_path, influxd, influx_db, token):
+    """The scenario "ten minutes of logging, the local API down for three minutes in the middle,
+    then a backfill", scaled down 10x in time so that it takes a minute of real time: local poll
+    interval 1 s (instead of 5-10 s), gap threshold 3 s (three intervals, the default rule),
+    60 s of logging with the local API down for 20 s in the middle, cloud history at 1 s
+    resolution. The simulator runs at speed 1 from the real now, because the local poller stamps
+    power_flow with its receive time (real time) while the cloud history carries the simulator's
+    time: both must be one clock for "inside the gap" to mean anything.
+    """
+    sim = SimulatorProcess(tmp_path, "--cloud-token", token, "--cloud-resolution", "1",
+                           "--cloud-history-days", "0", "--seed", "3")
+    config = config_for(tmp_path, sim, influxd, influx_db, token)
+    logger = Process(["run", "-c", str(config)], tmp_path / "logger.log")
+    outputs = []
+    try:
+        time.sleep(20)
+        sim.set_faults(down_seconds=20)
+        time.sleep(40)
+        assert logger.stop() == 0
+        outputs.append(logger.output())
+
+        local = [r["time"] for r in influxd.points(influx_db, "power_flow", "source='local'")]
+        gaps = find_gaps(local, local[0], local[-1] + 1, 3)
+        assert any(g.seconds >= 15 for g in gaps), gaps  # the outage is there
+
+        code, dry = cli(tmp_path, "dry", "backfill", "--dry-run", "-c", str(config))
+        outputs.append(dry)
+        assert code == 0, dry
+        assert re.search(r"gaps found: [1-9]", dry), dry
+        assert "GET history/recent/" in dry and "nothing written" in dry
+        assert influxd.points(influx_db, "power_flow", "source='cloud'") == []
+        assert sim.control("GET", "cloud")["requests"] == []
+
+        code, first = cli(tmp_path, "first", "backfill", "-c", str(config))
+        outputs.append(first)
+        assert code == 0, first
+        written = int(re.search(r"points written: (\d+)", first).group(1))
+        assert written >= 15, first
+        assert "gaps that remain: 0" in first
+
+        cloud = [r["time"] for r in influxd.points(influx_db, "power_flow", "source='cloud'")]
+        assert len(cloud) == written
+        assert all(any(g.contains(t) for g in gaps) for t in cloud)  # only inside gaps
+        merged = sorted(set(local) | set(cloud))
+        assert max(b - a for a, b in itertools.pairwise(merged)) <= 3
+
+        code, second = cli(tmp_path, "second", "backfill", "-c", str(config))
+        outputs.append(second)
+        assert code == 0 and "points written: 0" in second, second
+        outputs.append(sim.output())
+    finally:
+        logger.close()
+        sim.close()
+    for text in outputs:
+        assert token not in text
+
+
+@pytest.mark.integration
+def test_cloud_realtime_then_a_revoked_token_while_local_logging_goes_on(
+        tmp_path, influxd, influx_db, token):
+    sim = SimulatorProcess(tmp_path, "--cloud-token", token, "--cloud-resolution", "60",
+                           "--cloud-history-days", "0")
+    config = config_for(tmp_path, sim, influxd, influx_db, token, realtime=True)
+    outputs = []
+    try:
+        run1 = Process(["run", "-c", str(config), "--seconds", "4"], tmp_path / "run1.log")
+        assert run1.wait(30) == 0
+        outputs.append(run1.output())
+        run1.close()
+        assert "source=cloud series next to source=local" in outputs[-1]
+        cloud = influxd.points(influx_db, "power_flow", "source='cloud'")
+        assert len(cloud) == 1 and cloud[0]["grid_w"] is not None
+
+        sim.control("POST", "cloud", {"revoked": True})
+        before = len(influxd.points(influx_db, "meter"))
+        run2 = Process(["run", "-c", str(config), "--seconds", "6"], tmp_path / "run2.log")
+        wait_until(lambda: "invalid or revoked" in run2.output(), 10, what="the 401 message")
+        assert run2.wait(30) == 0
+        output = run2.output()
+        outputs.append(output)
+        run2.close()
+        assert output.count("Mijn Jullix, Profiel, API-tokens") == 1
+        assert "cloud work (realtime and backfill) stops now, local logging goes on" in output
+        assert len(influxd.points(influx_db, "meter")) >= before + 4  # local went on
+        outputs.append(sim.output())
+    finally:
+        sim.close()
+    for text in outputs:
+        assert token not in text
