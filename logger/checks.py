@@ -75,6 +75,16 @@ async def check_influx(settings: Settings) -> CheckResult:
     )
 
 
+async def check_p1(settings: Settings) -> CheckResult:
+    """Connect to the P1 stream and wait for one valid telegram (CRC checked)."""
+    from logger.sources.p1 import probe
+
+    p1 = settings.p1
+    ok, detail = await probe(p1.host, p1.port, settings.installation,
+                             timeout=min(p1.idle_timeout, 30.0) + 2.0)
+    return CheckResult("p1", ok, detail)
+
+
 def check_outbox(settings: Settings) -> CheckResult:
     try:
         outbox = Outbox(settings.outbox.path, settings.outbox.max_mb)
@@ -92,6 +102,8 @@ async def run_checks(settings: Settings, out: TextIO) -> bool:
     results = [check_outbox(settings)]
     if settings.local.enabled:
         results.append(await check_local(settings))
+    if settings.p1.enabled:
+        results.append(await check_p1(settings))
     results.append(await check_influx(settings))
     for result in results:
         mark = "ok  " if result.ok else "FAIL"

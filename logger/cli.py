@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -67,6 +68,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from logger.migrate import format_report, run_migrations
+
+    settings = settings_from(args)
+    setup_logging(args.log_level or "WARNING")
+    if not settings.influx.configured:
+        print("no InfluxDB configured ([influx] url is empty): nothing to migrate",
+              file=sys.stderr)
+        return EXIT_FAILED
+    report = asyncio.run(run_migrations(settings.influx, dry_run=args.dry_run))
+    for line in format_report(report, settings.influx):
+        print(line)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from logger.checks import run_checks
 
@@ -107,14 +123,52 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from logger.backfill import backfill_command, parse_bound
+    from logger.cloud_client import CloudConfigError
+
+    settings = settings_from(args)
+    setup_logging(args.log_level or "INFO")
+    try:
+        since = parse_bound(args.since) if args.since else None
+        until = parse_bound(args.until, end=True) if args.until else None
+    except ValueError as exc:
+        print(f"jullix-logger backfill: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return asyncio.run(backfill_command(settings, since, until, args.dry_run, sys.stdout))
+    except CloudConfigError as exc:
+        print(f"jullix-logger: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def cmd_cloud_probe(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from logger.backfill import probe_command
+    from logger.cloud_client import CloudConfigError
+
+    settings = settings_from(args)
+    setup_logging(args.log_level or "WARNING")
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"jullix-logger cloud-probe: --date {args.date!r} is not YYYY-MM-DD",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return asyncio.run(probe_command(settings, day, args.out, sys.stdout))
+    except CloudConfigError as exc:
+        print(f"jullix-logger: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from logger.simulator import config_from_args, serve_forever
 
     setup_logging(args.log_level or "INFO")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(config_from_args(args)))
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 
@@ -153,11 +207,34 @@ def build_parser() -> argparse.ArgumentParser:
         "test every configured source and InfluxDB; one line each; exit 0 when all pass")
     add("status", cmd_status,
         "show outbox depth, last successful write, last sample per source, error counters")
+    migrate = add("migrate", cmd_migrate,
+                  "create/upgrade the InfluxDB database or bucket (retention, schema); "
+                  "`run` does this by itself unless [influx] auto_migrate = false")
+    migrate.add_argument("--dry-run", action="store_true",
+                         help="show what would be done; change nothing")
     export = add("export", cmd_export,
                  "write what the embedded store (outbox) holds as InfluxDB line protocol")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     export.add_argument("--dead-letters", action="store_true",
                         help="export the points InfluxDB refused instead")
+
+    backfill = add("backfill", cmd_backfill,
+                   "find gaps of the local series in InfluxDB and repair them from the "
+                   "Jullix cloud history; prints a summary")
+    backfill.add_argument("--since", metavar="DATE",
+                          help="start (YYYY-MM-DD, Belgian day, or ISO time); the time before "
+                          "the first local point counts as a gap (default: lookback_days ago)")
+    backfill.add_argument("--until", metavar="DATE",
+                          help="end, inclusive day (default: now); the time after the last "
+                          "local point counts as a gap")
+    backfill.add_argument("--dry-run", action="store_true",
+                          help="list the gaps and the API calls it would make; write nothing")
+    probe = add("cloud-probe", cmd_cloud_probe,
+                "save the raw cloud answers (history, statistics) for one day, token redacted, "
+                "so the undocumented format can be checked")
+    probe.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day to fetch")
+    probe.add_argument("--out", required=True, type=Path, metavar="DIR",
+                       help="directory for the files (created)")
 
     simulate = add("simulate", cmd_simulate,
                    "serve a simulated Jullix box on loopback (local API)", config=False)

@@ -78,6 +78,18 @@ class CloudSettings(Section):
     token: SecretStr | None = None
     installation_id: str | None = None
     interval: float = Field(60.0, ge=30.0)
+    realtime: bool = False  # also poll the realtime summary into power_flow (source=cloud)
+    timeout: float = Field(30.0, gt=0.0, le=300.0, description="per-request timeout, seconds")
+
+
+class BackfillSettings(Section):
+    """Repairing gaps of the local series from the cloud history (logger/backfill.py)."""
+
+    enabled: bool | None = None  # None: follows [cloud] enabled
+    lookback_days: float = Field(7.0, gt=0.0, le=366.0)
+    interval: float = Field(3600.0, ge=60.0, description="seconds between scheduled runs")
+    threshold: float | None = Field(None, gt=0.0, description="default: 3 x [local] interval")
+    recheck_hours: float = Field(3.0, ge=0.0, le=72.0)
 
 
 class InfluxSettings(Section):
@@ -94,11 +106,21 @@ class InfluxSettings(Section):
     retention_policy: str = ""
     timeout: float = Field(10.0, gt=0.0, le=300.0)
     batch_size: int = Field(5000, ge=1, le=100_000)
+    # Migrations (logger/migrate.py): apply them when `run` starts, and how long data is kept.
+    auto_migrate: bool = True
+    retention: str = "INF"
 
     @field_validator("url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.strip().rstrip("/")
+
+    @field_validator("retention")
+    @classmethod
+    def _check_retention(cls, value: str) -> str:
+        from logger.migrate import normalise_retention
+
+        return normalise_retention(value)
 
     @property
     def configured(self) -> bool:
@@ -132,6 +154,7 @@ class Settings(BaseSettings):
     local: LocalSettings = Field(default_factory=LocalSettings)
     p1: P1Settings = Field(default_factory=P1Settings)
     cloud: CloudSettings = Field(default_factory=CloudSettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     log: LogSettings = Field(default_factory=LogSettings)

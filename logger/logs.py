@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+import time
+from collections.abc import Callable
 
 _PRIORITY = {
     logging.DEBUG: 7,
@@ -27,6 +30,58 @@ class JournalFormatter(logging.Formatter):
         text = super().format(record).replace("\n", " | ")
         priority = _PRIORITY.get(record.levelno, 6)
         return f"<{priority}>{text}"
+
+
+class RepeatFilter(logging.Filter):
+    """Drops repeats of the same warning within `window` seconds, and says so afterwards.
+
+    "The same" means the same logger, level, message template and arguments (the rendered text
+    of a message with a changing number is a different message and passes). The first one is
+    logged; repeats inside the window are counted and dropped; the first one after the window
+    carries "(N similar suppressed in the last W s)". Records below `min_level` always pass.
+    No timestamps, no colours: this only decides what reaches the handler.
+    """
+
+    def __init__(
+        self,
+        window: float = 60.0,
+        min_level: int = logging.WARNING,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 1000,
+    ) -> None:
+        super().__init__()
+        self.window = window
+        self.min_level = min_level
+        self.clock = clock
+        self.max_keys = max_keys
+        self._seen: dict[tuple[str, int, str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < self.min_level:
+            return True
+        try:
+            key = (record.name, record.levelno, str(record.msg), repr(record.args))
+        except Exception:  # an argument whose repr fails: never lose the record over it
+            return True
+        with self._lock:
+            now = self.clock()
+            entry = self._seen.get(key)
+            if entry is not None and now - entry[0] < self.window:
+                entry[1] += 1
+                return False
+            suppressed = int(entry[1]) if entry is not None else 0
+            self._seen.pop(key, None)
+            self._seen[key] = [now, 0]
+            if len(self._seen) > self.max_keys:
+                del self._seen[next(iter(self._seen))]  # the least recently logged
+        if suppressed:
+            record.msg = (
+                f"{record.getMessage()} ({suppressed} similar suppressed in the last "
+                f"{self.window:.0f} s)"
+            )
+            record.args = ()
+        return True
 
 
 def under_journald() -> bool:
@@ -50,6 +105,7 @@ def setup_logging(level: str = "INFO") -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
         )
+    handler.addFilter(RepeatFilter())  # a flood of one warning becomes one line a minute
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

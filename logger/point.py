@@ -28,12 +28,11 @@ def _escape_measurement(text: str) -> str:
 
 def format_float(value: float) -> str:
     """Shortest text that reads back as the same float (repr), never in integer form."""
-    text = repr(float(value))
-    return text
+    return repr(float(value))
 
 
 def to_epoch_seconds(moment: datetime | int) -> int:
-    """Whole UTC seconds since the epoch; naive datetimes are refused (they hide a time-zone bug)."""
+    """Whole UTC seconds since the epoch; naive datetimes are refused (they hide a zone bug)."""
     if isinstance(moment, int):
         return moment
     if moment.tzinfo is None:

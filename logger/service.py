@@ -17,20 +17,27 @@ import logging
 import signal
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from logger.config import Settings
-from logger.delivery import Delivery
-from logger.influx import InfluxQL, QueryError, make_writer
+from logger.delivery import Delivery, DrainReport
+from logger.influx import make_writer
+from logger.migrate import SinkGate
 from logger.outbox import Outbox
 from logger.problems import Problems
+from logger.sdnotify import Supervisor
 from logger.sources.local import LocalCollector
+
+if TYPE_CHECKING:  # imported where used: dsmr_parser (P1) and the cloud client cost ~14 MB RSS
+    from logger.backfill import CloudJobs
+    from logger.sources.p1 import P1Source
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_FLUSH_SECONDS = 5.0
+CLOCK_JUMP_SECONDS = 2.0  # a wall-clock step at least this large reschedules every job
 META_METER_TIME = "local.meter_time."
 
 
@@ -57,11 +64,29 @@ class Service:
                 self.problems,
                 last_meter_times=self._restore_meter_times(),
             )
+        # P1 stream: a long-lived reader task, (re)started by the `p1_supervisor` job.
+        self.p1: P1Source | None = None
+        if settings.p1.enabled:
+            from logger.sources.p1 import P1Source
+
+            self.p1 = P1Source(settings, self.outbox)
+        # Cloud realtime and scheduled backfill (logger/backfill.py); None when [cloud] is off.
+        self.cloud: CloudJobs | None = None
+        if settings.cloud.enabled:
+            from logger.backfill import CloudJobs
+
+            self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping = asyncio.Event()
         self._poll_task: asyncio.Task[Any] | None = None
         self._flush_task: asyncio.Task[Any] | None = None
         self.polls = 0
+        # Writes wait until the InfluxDB migrations succeeded (logger/migrate.py); the systemd
+        # watchdog reads the two monotonic timestamps below (logger/sdnotify.py).
+        self.sink = SinkGate(settings.influx)
+        self.flush_started_at: float | None = None
+        self.last_commit_ok: float | None = None
+        self.systemd = Supervisor(self)
 
     # -- state that survives restarts -------------------------------------------------
 
@@ -108,6 +133,7 @@ class Service:
         """A coroutine on purpose: APScheduler runs plain functions in a thread pool, and the
         outbox belongs to the event loop's thread."""
         written = self.outbox.commit()
+        self.last_commit_ok = time.monotonic()
         if written:
             log.debug("committed %d points to the outbox", written)
 
@@ -117,31 +143,24 @@ class Service:
         budget = max(1.0, self.settings.influx.timeout * 2)
         self._flush_task = asyncio.current_task()
         try:
+            if not await self.sink.ensure():  # not migrated (yet): points stay in the outbox
+                return
+            self.flush_started_at = time.monotonic()
             await self.delivery.drain(deadline=time.monotonic() + budget)
         finally:
             self._flush_task = None
+            self.flush_started_at = None
 
     # -- lifecycle --------------------------------------------------------------------
 
-    async def prepare_sink(self) -> None:
-        """Make sure the database exists, so the first writes are not refused with 404.
-
-        A failure here is not fatal: data waits in the outbox until InfluxDB is ready.
+    def describe_sink(self) -> None:
+        """Say where points go. The InfluxDB migrations (`[influx] auto_migrate`, see
+        logger/migrate.py) run in the first flush, not here, so an unreachable InfluxDB at
+        start-up never delays polling; nothing is written before they all succeeded.
         """
         if not self.settings.influx.configured:
             log.info("no InfluxDB configured: points stay in the embedded outbox store at %s",
                      self.settings.outbox.path)
-            return
-        reader = InfluxQL(self.settings.influx)
-        try:
-            version = await reader.ping()
-            await reader.query(f'CREATE DATABASE "{reader.database}"', database="")
-            log.info("InfluxDB %s at %s ready (database %s)", version,
-                     self.settings.influx.url, reader.database)
-        except QueryError as exc:
-            log.warning("InfluxDB not ready yet (%s); points wait in the outbox", exc)
-        finally:
-            await reader.close()
 
     def _start_scheduler(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone=UTC)
@@ -152,6 +171,12 @@ class Service:
                 max_instances=1, coalesce=True, misfire_grace_time=max(1, int(interval)),
                 next_run_time=datetime.now(UTC),
             )
+        if self.p1 is not None:
+            scheduler.add_job(
+                self.p1.supervise, "interval", seconds=5.0, id="p1_supervisor",
+                max_instances=1, coalesce=True, misfire_grace_time=5,
+                next_run_time=datetime.now(UTC),
+            )
         scheduler.add_job(
             self.commit, "interval", seconds=self.settings.outbox.commit_interval,
             id="outbox_commit", max_instances=1, coalesce=True, misfire_grace_time=5,
@@ -160,9 +185,32 @@ class Service:
             scheduler.add_job(
                 self.flush, "interval", seconds=1.0, id="outbox_flush",
                 max_instances=1, coalesce=True, misfire_grace_time=5,
+                next_run_time=datetime.now(UTC),
             )
+        if self.cloud is not None:
+            self.cloud.schedule(scheduler)
         scheduler.start()
         return scheduler
+
+    async def _watch_wall_clock(self) -> None:
+        """Reschedule every job from now when the system clock steps (NTP, a Pi without RTC).
+
+        APScheduler 3.x computes run times on the wall clock but sleeps on the monotonic one: a
+        step back of an hour would stall polls, commits and flushes for that hour. Every second,
+        the wall clock's progress is compared with the monotonic clock's.
+        """
+        wall, mono = time.time(), time.monotonic()
+        while not self._stopping.is_set():
+            await asyncio.sleep(1.0)
+            new_wall, new_mono = time.time(), time.monotonic()
+            jump = (new_wall - wall) - (new_mono - mono)
+            wall, mono = new_wall, new_mono
+            if abs(jump) >= CLOCK_JUMP_SECONDS and self.scheduler is not None:
+                log.warning("the system clock jumped %+.0f s; rescheduling every job from now",
+                            jump)
+                now = datetime.now(UTC)
+                for job in self.scheduler.get_jobs():
+                    job.modify(next_run_time=now)
 
     def request_stop(self) -> None:
         if not self._stopping.is_set():
@@ -175,8 +223,11 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
                 loop.add_signal_handler(sig, self.request_stop)
-        await self.prepare_sink()
+        self.systemd.ready()  # config valid, outbox open: READY=1 (Type=notify)
+        self.systemd.start()  # STATUS= and WATCHDOG=1 pings, see logger/sdnotify.py
+        self.describe_sink()
         self.scheduler = self._start_scheduler()
+        clock_watch = asyncio.create_task(self._watch_wall_clock(), name="clock-watch")
         log.info(
             "logging installation %r: local %s, InfluxDB %s",
             self.settings.installation,
@@ -192,6 +243,7 @@ class Service:
                 except TimeoutError:
                     self._stopping.set()
         finally:
+            clock_watch.cancel()
             await self.shutdown()
 
     @staticmethod
@@ -204,6 +256,7 @@ class Service:
 
     async def shutdown(self) -> None:
         self._stopping.set()
+        await self.systemd.stop()  # STOPPING=1
         if self.scheduler is not None:
             # AsyncIOExecutor would cancel running coroutine jobs; stop scheduling first and
             # let an in-flight poll finish so its points are not lost.
@@ -212,10 +265,21 @@ class Service:
             await self._finish(self._flush_task, self.settings.influx.timeout + 1)
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
+        if self.p1 is not None:
+            await self.p1.stop()
         self.outbox.commit()
         if self.delivery is not None:
             deadline = time.monotonic() + SHUTDOWN_FLUSH_SECONDS
-            report = await self.delivery.drain(deadline=deadline, force=True)
+            # Never into a database whose migrations did not all succeed.
+            report = DrainReport()
+            if self.sink.ready:
+                # The deadline is checked between batches; wait_for also bounds a write that
+                # trickles bytes forever (a wedged server), so a stop never hangs.
+                with contextlib.suppress(TimeoutError):
+                    report = await asyncio.wait_for(
+                        self.delivery.drain(deadline=deadline, force=True),
+                        SHUTDOWN_FLUSH_SECONDS + 2.0,
+                    )
             left = self.outbox.depth()
             if left:
                 log.info("shutdown: %d points wrote, %d stay in the outbox for next start",
@@ -223,5 +287,7 @@ class Service:
             await self.delivery.writer.close()
         if self.local is not None:
             await self.local.close()
+        if self.cloud is not None:
+            await self.cloud.close()
         self.outbox.close()
         log.info("stopped")

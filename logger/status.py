@@ -47,6 +47,8 @@ def print_status(settings: Settings, out: TextIO) -> int:
         out.write(f"influx        {settings.influx.url} last successful write: {shown}\n")
     else:
         out.write("influx        not configured: the outbox is the store\n")
+    if settings.p1.enabled or "p1.state" in meta:
+        _print_p1(meta, stats.counters, out)
     out.write("last sample per source\n")
     samples = sorted((k.removeprefix("last_sample."), v) for k, v in meta.items()
                      if k.startswith("last_sample."))
@@ -59,3 +61,22 @@ def print_status(settings: Settings, out: TextIO) -> int:
         for name, value in sorted(stats.counters.items()):
             out.write(f"  {name:<32} {value}\n")
     return 0
+
+
+def _print_p1(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> None:
+    """P1 link state (as the running service last recorded it), rate and errors by kind."""
+    state = meta.get("p1.state", "unknown")
+    since = meta.get("p1.state_since")
+    detail = meta.get("p1.detail")
+    line = f"p1            {meta.get('p1.address', '')} link {state}"
+    if since:
+        line += f" since {since}"
+    if detail:
+        line += f" ({detail})"
+    out.write(line + "\n")
+    out.write(f"  rate        {meta.get('p1.telegrams_per_minute', '0')} valid telegrams/min, "
+              f"{counters.get('p1_telegrams', 0)} in total\n")
+    errors = {k.removeprefix("p1_"): v for k, v in counters.items()
+              if k.startswith("p1_") and k not in ("p1_telegrams",) and v}
+    shown = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"
+    out.write(f"  errors      {shown}\n")

@@ -21,12 +21,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .clock import SimClock
+from .cloud_api import PREFIX as CLOUD_PREFIX
+from .cloud_api import CloudApi, CloudSimConfig, add_cloud_arguments, cloud_config_from_args
 from .control import PREFIX as CONTROL_PREFIX
 from .control import ControlApi
 from .faults import ENDPOINTS, Decision, Faults, FaultSettings
 from .httpserver import HttpServer, Request, Response
 from .local_api import ABSENT_STYLES, AbsentStyle, LocalApi, ServedReading
 from .model import BRUSSELS, HouseModel, InstallationFeatures, Snapshot
+from .p1_stream import P1FaultSettings, P1Stream
 
 __all__ = [
     "ABSENT_STYLES",
@@ -66,6 +69,9 @@ class SimulatorConfig:
     unreported_phase: str | None = None  # "l1" | "l2" | "l3" reported as 0 V
     meter_id: str = "1SAG3101021605"
     faults: FaultSettings = field(default_factory=FaultSettings)
+    cloud: CloudSimConfig = field(default_factory=CloudSimConfig)  # served under /api/v1/
+    p1_port: int = 0  # P1 telegram stream (TCP); 0 = a free port
+    p1_faults: P1FaultSettings = field(default_factory=P1FaultSettings)
 
     def __post_init__(self) -> None:
         self.devices = frozenset(self.devices)
@@ -107,6 +113,8 @@ class Simulator:
         self.faults = Faults(self.config.seed, self.config.faults)
         self.local_api = LocalApi(self.model, self.snapshot, self.faults, self.config.absent_style)
         self.control_api = ControlApi(self)
+        self.cloud_api = CloudApi(self, self.config.cloud)
+        self.p1_stream = P1Stream(self.model, self.clock, self.config.seed, self.config.p1_faults)
         self._local_server: HttpServer | None = None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -155,9 +163,26 @@ class Simulator:
             host = f"[{host}]"
         return f"http://{host}:{self._local_server.port}"
 
+    @property
+    def p1_port(self) -> int:
+        """TCP port of the P1 telegram stream (after `start()`)."""
+        return self.p1_stream.port
+
+    @property
+    def p1_address(self) -> tuple[str, int]:
+        """(host, port) of the P1 telegram stream (after `start()`)."""
+        return self.p1_stream.host, self.p1_stream.port
+
+    @property
+    def cloud_url(self) -> str:
+        """Base URL of the simulated platform API (same port as the local API, /api/v1)."""
+        return self.local_url + CLOUD_PREFIX.rstrip("/")
+
     async def _handle_local(self, request: Request) -> Response | None:
         if request.path.startswith(CONTROL_PREFIX):
             return await self.control_api.handle(request)
+        if request.path.startswith(CLOUD_PREFIX):
+            return await self.cloud_api.handle(request)
         return await self.local_api.handle(request)
 
     async def start(self) -> None:
@@ -167,6 +192,7 @@ class Simulator:
         server = HttpServer(self._handle_local, self.config.host, self.config.local_port)
         await server.start()
         self._local_server = server
+        await self.p1_stream.start(self.config.host, self.config.p1_port)
         self._ticker = asyncio.create_task(self._tick(), name="simulator-ticker")
 
     async def stop(self) -> None:
@@ -177,6 +203,7 @@ class Simulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
         server, self._local_server = self._local_server, None
+        await self.p1_stream.stop()
         if server is not None:
             await server.stop()
 
@@ -302,6 +329,10 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         help="a phase whose voltage the meter reports as 0",
     )
     g.add_argument("--meter-id", default="1SAG3101021605", help="meter equipment id")
+    g.add_argument(
+        "--p1-port", type=_port, default=0, help="P1 telegram stream port (default 0 = a free port)"
+    )
+    add_cloud_arguments(parser)
     f = parser.add_argument_group("faults")
     f.add_argument("--delay", type=_non_negative, default=0.0, help="seconds added to answers")
     f.add_argument(
@@ -323,6 +354,18 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     f.add_argument(
         "--numbers-as-strings", action="store_true", help="print every number as a JSON string"
     )
+    for name, text in (
+        ("corrupt-rate", "probability of a P1 telegram with a wrong CRC"),
+        ("bad-crc-field-rate", "probability of a P1 telegram whose CRC field is not hex"),
+        ("non-ascii-rate", "probability of a non-ASCII byte inside a P1 telegram"),
+        ("garbage-rate", "probability of random bytes before a P1 telegram"),
+        ("disconnect-rate", "probability of an abrupt disconnect in the middle of a telegram"),
+    ):
+        f.add_argument(f"--p1-{name}", type=_probability, default=0.0, help=text)
+    f.add_argument("--p1-split", action="store_true",
+                   help="send P1 telegrams in pieces cut at random byte boundaries")
+    f.add_argument("--p1-max-rate", type=_non_negative, default=100.0,
+                   help="at most this many P1 telegrams per real second (default 100)")
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
@@ -348,6 +391,17 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         unreported_phase=args.unreported_phase,
         meter_id=args.meter_id,
         faults=faults,
+        cloud=cloud_config_from_args(args),
+        p1_port=args.p1_port,
+        p1_faults=P1FaultSettings(
+            corrupt_rate=args.p1_corrupt_rate,
+            bad_crc_field_rate=args.p1_bad_crc_field_rate,
+            non_ascii_rate=args.p1_non_ascii_rate,
+            garbage_rate=args.p1_garbage_rate,
+            disconnect_rate=args.p1_disconnect_rate,
+            split=args.p1_split,
+            max_rate=args.p1_max_rate or 100.0,
+        ),
     )
 
 
@@ -370,7 +424,7 @@ async def serve_forever(config: SimulatorConfig) -> None:
             f"jullix simulator: local API {sim.local_url}/api/ems/ "
             f"(control {sim.local_url}/_sim/; seed {config.seed}, speed {config.speed:g}, "
             f"start {sim.clock.now().astimezone(BRUSSELS).isoformat(timespec='seconds')}, "
-            f"devices {devices})",
+            f"devices {devices}); P1 stream tcp://{sim.p1_address[0]}:{sim.p1_port}",
             flush=True,
         )
         await stop.wait()

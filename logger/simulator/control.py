@@ -7,7 +7,12 @@ the simulated clock, all over plain HTTP on the same port as the local API.
   GET  /_sim/faults   current fault settings (+ `down_seconds` remaining)
   POST /_sim/faults   JSON object merged into the settings (see Faults.update); answers the result
   GET  /_sim/served   list of meter readings served: [{"time", "utc", "values"}, ...]
+  GET  /_sim/p1       P1 stream ground truth: telegrams delivered (second, text time, valid or
+                      how damaged), connections; P1 faults go in POST /_sim/faults {"p1": {...}}
   GET  /_sim/state    model state at the current simulated time
+  GET  /_sim/cloud    cloud API faults and every cloud request answered: {"faults", "requests"}
+  POST /_sim/cloud    cloud faults (see cloud_api.CloudFaults): {"status": 429, "count": 1,
+                      "retry_after": "2"}, {"revoked": true}, {"shape": ...}, {"reset": true}
   GET  /_sim/clock    {"utc", "local", "speed"}
   POST /_sim/clock    {"jump_seconds": s} | {"set": iso-datetime} | {"speed": x}; forward only
 """
@@ -56,12 +61,23 @@ class ControlApi:
             return _error(405, "use GET or POST")
 
         if name == "faults":
+            p1 = self.sim.p1_stream
             if method == "POST":
                 try:
+                    p1_changes = p1.faults.prepare(body.pop("p1", {}))  # validate first
                     self.sim.faults.update(body)
                 except ValueError as exc:
                     return _error(400, str(exc))
-            return _json(self.sim.faults.to_dict())
+                p1.apply(*p1_changes)
+            return _json({**self.sim.faults.to_dict(), "p1": p1.faults.to_dict()})
+        if name == "p1" and method == "GET":
+            return _json(self.sim.p1_stream.ground_truth())
+        if name == "cloud":
+            try:
+                _, answer = self.sim.cloud_api.control(method, body)
+            except (ValueError, TypeError) as exc:
+                return _error(400, str(exc))
+            return _json(answer)
         if name == "served" and method == "GET":
             return _json([r.to_dict() for r in self.sim.served_meter_readings])
         if name == "state" and method == "GET":

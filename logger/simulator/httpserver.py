@@ -34,6 +34,9 @@ class Request:
     version: str
     headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
     body: bytes = b""
+    # True once the client hung up (e.g. it timed out while the handler was delaying); set by
+    # the server. A handler checks it before treating an answer as delivered.
+    client_gone: Callable[[], bool] = field(default=lambda: False, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -213,6 +216,7 @@ class HttpServer:
                     break
                 if request is None:
                     break
+                request.client_gone = lambda: reader.at_eof() or reader.exception() is not None
                 try:
                     response = await self._handler(request)
                 except asyncio.CancelledError:

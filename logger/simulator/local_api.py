@@ -298,6 +298,8 @@ class LocalApi:
         decision = self.faults.decide(endpoint)
         if decision.delay > 0:
             await self._sleep(decision.delay)
+            if request.client_gone():
+                return None  # it gave up waiting: nothing is delivered, nothing counts as served
         if decision.action == "close":
             return None
         if decision.action == "error":

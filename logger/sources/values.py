@@ -63,7 +63,10 @@ def number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:  # a JSON integer beyond any float (e.g. 400 digits)
+            return None
     elif isinstance(value, float):
         result = value
     elif isinstance(value, str):
@@ -96,7 +99,8 @@ def scaled(value: float | None, factor: int) -> float | None:
     """`value * factor` computed in decimal, so 2.799 kW becomes exactly 2799.0 W."""
     if value is None:
         return None
-    return float(Decimal(repr(value)) * factor)
+    result = float(Decimal(repr(value)) * factor)
+    return result if math.isfinite(result) else None  # 1e308 kW is no reading either
 
 
 def kw_to_w(value: Any) -> float | None:
