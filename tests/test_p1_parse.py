@@ -33,7 +33,8 @@ from logger.sources.p1 import (
 )
 from logger.sources.p1_points import decode_equipment_id
 
-TELEGRAMS = Path("/work/shared/telegrams")
+# The two real telegrams live in shared/, beside the repository (CI clones it there too).
+TELEGRAMS = Path(__file__).resolve().parents[2] / "shared" / "telegrams"
 V171 = (TELEGRAMS / "telegram_fluvius_v171.txt").read_bytes()
 ALT = (TELEGRAMS / "telegram_fluvius_v171_alt.txt").read_bytes()
 
