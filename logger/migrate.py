@@ -110,6 +110,11 @@ class ServerUnreachable(MigrationError):
     """InfluxDB did not answer /ping: nothing was tried."""
 
 
+class EndpointsMissing(MigrationError):
+    """The server answers, but has no `/ping` or no InfluxQL `/query` (HTTP 404): a write-only
+    endpoint (a proxy, a managed service). Migrations cannot be applied or recorded there."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServerInfo:
     """What `/ping` says: `X-Influxdb-Version` and `X-Influxdb-Build`."""
@@ -145,6 +150,8 @@ async def server_info(settings: InfluxSettings) -> ServerInfo:
             raise ServerUnreachable(
                 f"cannot reach InfluxDB at {settings.url}: {type(exc).__name__}"
             ) from None
+    if response.status_code == 404:
+        raise EndpointsMissing(f"{settings.url}/ping answered HTTP 404")
     if response.status_code not in (200, 204):
         raise ServerUnreachable(f"{settings.url}/ping answered HTTP {response.status_code}")
     return ServerInfo(
@@ -328,6 +335,7 @@ class MigrationReport:
     lines: list[str] = field(default_factory=list)  # what was done / would be done
     error: str | None = None
     unreachable: bool = False
+    endpoints_missing: bool = False  # no /ping or /query: nothing can be migrated here
     dry_run: bool = False
 
     @property
@@ -355,6 +363,8 @@ async def read_record(ctx: MigrationContext) -> dict[str, dict[str, Any]]:
             return {}
         if text.startswith("cannot reach"):
             raise ServerUnreachable(str(exc)) from None
+        if text.startswith("/query answered http 404"):
+            raise EndpointsMissing(f"{ctx.settings.url}/query answered HTTP 404") from None
         if "http 401" in text or "http 403" in text:
             raise MigrationError(f"cannot read the migration record: {exc}") from None
         # e.g. InfluxDB 2.x before 2.4 without a DBRP mapping: cannot tell what was applied.
@@ -411,6 +421,9 @@ async def run_migrations(
     migrations = list(available) if available is not None else discover()
     try:
         report.server = await server_info(settings)
+    except EndpointsMissing as exc:
+        report.error, report.endpoints_missing = str(exc), True
+        return report
     except ServerUnreachable as exc:
         report.error, report.unreachable = str(exc), True
         return report
@@ -425,6 +438,7 @@ async def run_migrations(
         except MigrationError as exc:
             report.error = str(exc)
             report.unreachable = isinstance(exc, ServerUnreachable)
+            report.endpoints_missing = isinstance(exc, EndpointsMissing)
             return report
         for migration in migrations:
             key = migration.settings_key(ctx) if migration.settings_key else ""
@@ -515,6 +529,17 @@ class SinkGate:
             log.info(
                 "%s at %s ready: %d migration(s) applied, %d already applied",
                 report.server, self.settings.url, len(report.applied), len(report.already),
+            )
+            return True
+        if report.endpoints_missing:
+            # Nothing can be migrated or recorded through an endpoint that only takes writes,
+            # and nothing was half-applied either: write, and let InfluxDB's answers (a 404
+            # for a missing bucket is retried, never dropped) speak for the database.
+            self.ready, self.state, self.failures = True, "ready (not migrated)", 0
+            log.warning(
+                "%s: this InfluxDB endpoint takes no migrations; writing without them. Create "
+                "the database/bucket and its retention yourself (`jullix-logger check` tells "
+                "whether writes arrive)", report.error,
             )
             return True
         self.failures += 1

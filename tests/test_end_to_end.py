@@ -92,6 +92,28 @@ def test_run_writes_one_meter_point_per_served_meter_time(tmp_path, influxd, inf
         assert v2_proxy.requests["/api/v2/write"] >= 1
 
 
+def test_a_write_only_v2_endpoint_still_gets_every_meter_point(tmp_path, influxd, influx_db):
+    """A proxy that forwards nothing but /api/v2/write (no /ping, no /query): the migrations
+    cannot run there, so the logger says so and writes anyway instead of holding data back."""
+    from v2_proxy import V2Proxy
+
+    proxy = V2Proxy(influxd.url, write_only=True).start()
+    sim = SimulatorProcess(tmp_path, "--seed", "8")
+    influx = {"url": proxy.url, "api": "v2", "bucket": influx_db, "token": "t0ken"}
+    logger = start_logger(tmp_path, logger_config(tmp_path, sim, influx))
+    try:
+        wait_until(lambda: len(sim.served()) >= 5, 30, what="five meter readings")
+        assert logger.stop() == 0, logger.output()
+        served = served_utc_seconds(sim.served())
+    finally:
+        logger.close()
+        sim.close()
+        proxy.stop()
+    assert meter_times(influxd, influx_db) == served
+    assert "takes no migrations; writing without them" in logger.output()
+    assert proxy.requests["/ping"] >= 1 and proxy.requests["/api/v2/write"] >= 1
+
+
 def test_an_influxdb_outage_of_20_seconds_loses_and_duplicates_nothing(tmp_path,
                                                                        private_influxd):
     server = private_influxd

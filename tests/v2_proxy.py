@@ -100,6 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if path.rstrip("/") == "/api/v2/write":
             path, query = "/write", map_v2_write(query)
+        elif proxy.write_only:
+            self._answer(404, b'{"code":"not found","message":"path not found"}')
+            return
         target = path + ("?" + query if query else "")
 
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -133,6 +136,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(resp_body)
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response_only(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _upstream_down(self, err: Exception) -> None:
         if self.server.proxy.upstream_down == "close":
@@ -188,6 +198,7 @@ class V2Proxy:
         *,
         upstream_timeout: float = 30.0,
         upstream_down: Literal["502", "close"] = "502",
+        write_only: bool = False,
     ) -> None:
         parsed = urllib.parse.urlsplit(upstream_url)
         if parsed.scheme != "http" or not parsed.hostname:
@@ -197,6 +208,9 @@ class V2Proxy:
         self.upstream_port = parsed.port or 80
         self.upstream_timeout = upstream_timeout
         self.upstream_down = upstream_down
+        # True: only /api/v2/write is forwarded; every other path answers 404, like a
+        # write-only endpoint (a minimal proxy, a managed ingest URL).
+        self.write_only = write_only
         self.requests: collections.Counter[str] = collections.Counter()
         self.upstream_failures = 0
         self._lock = threading.Lock()
