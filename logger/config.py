@@ -195,7 +195,8 @@ class ConfigError(Exception):
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
+    # repr() for a key with a newline or other control character: the message stays one line.
+    parts = [str(p) if str(p).isprintable() else repr(str(p)) for p in loc]
     if len(parts) >= 2:
         return f"[{parts[0]}] {'.'.join(parts[1:])}"
     return parts[0] if parts else "(top level)"

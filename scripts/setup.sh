@@ -43,3 +43,10 @@ ensure_influxd() {
     apt_install influxdb || return 1
   fi
 }
+
+ensure_faketime() {
+  if ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; then
+    echo "installing Debian's faketime (the clock-jump fault scenario runs the logger under it) ..." >&2
+    apt_install faketime || return 1
+  fi
+}

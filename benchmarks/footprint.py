@@ -1,0 +1,75 @@
+"""Steady-state footprint of the logger process at nominal load.
+
+Nominal load: the local API polled every 5 s (the default) with solar and battery; `--p1` adds
+the P1 stream at 1 telegram/s from the simulator (the logger's [p1] source). The logger runs as
+`python -m logger run` against the simulator and a private influxd. Measured on the logger's
+process only:
+
+- peak RSS: VmHWM from /proc/<pid>/status at the end (includes start-up);
+- CPU: (utime + stime) from /proc/<pid>/stat over the steady window (after `--warmup`) divided
+  by the wall seconds of that window, i.e. the fraction of one core.
+
+    .venv/bin/python benchmarks/footprint.py [--seconds 60] [--warmup 10] [--p1]
+
+Prints one JSON object; targets: peak RSS <= 60 MB, CPU <= 1 % of one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Stack, cpu_seconds, emit, machine, proc_status, sleep_until
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="steady window (default 60)")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
+    parser.add_argument("--interval", type=float, default=5.0, help="local poll interval")
+    parser.add_argument("--p1", action="store_true", help="also the P1 stream at 1 Hz")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="jullix-bench-") as tmp:
+        stack = Stack(Path(tmp), local_interval=args.interval, p1=args.p1)
+        try:
+            time.sleep(args.warmup)
+            cpu0, wall0 = cpu_seconds(stack.pid), time.monotonic()
+            rss = []
+            deadline = wall0 + args.seconds
+            while time.monotonic() < deadline:
+                rss.append(proc_status(stack.pid)["VmRSS"])
+                sleep_until(min(deadline, time.monotonic() + 1.0))
+            cpu1, wall1 = cpu_seconds(stack.pid), time.monotonic()
+            status = proc_status(stack.pid)
+            meter_points = stack.stored("meter")
+            p1_points = stack.stored("p1") if args.p1 else None
+        finally:
+            code = stack.close()
+    cpu_fraction = (cpu1 - cpu0) / (wall1 - wall0)
+    emit({
+        "benchmark": "footprint",
+        "machine": machine(),
+        "load": {"local_interval_s": args.interval, "p1_hz": 1 if args.p1 else 0},
+        "window_s": round(wall1 - wall0, 1),
+        "peak_rss_mb": round(status["VmHWM"] / 1024, 1),
+        "rss_end_mb": round(status["VmRSS"] / 1024, 1),
+        "rss_window_min_max_mb": [round(min(rss) / 1024, 1), round(max(rss) / 1024, 1)],
+        "cpu_seconds": round(cpu1 - cpu0, 3),
+        "cpu_pct_of_one_core": round(100 * cpu_fraction, 3),
+        "meter_points_stored": meter_points,
+        "p1_points_stored": p1_points,
+        "logger_exit_code": code,
+        "targets": {"peak_rss_mb_max": 60, "cpu_pct_max": 1.0,
+                    "peak_rss_ok": status["VmHWM"] / 1024 <= 60,
+                    "cpu_ok": 100 * cpu_fraction <= 1.0},
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

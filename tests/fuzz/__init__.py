@@ -1,0 +1,1 @@
+"""Property-based fuzzing (hypothesis) of everything that parses outside input."""

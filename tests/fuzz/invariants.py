@@ -1,0 +1,29 @@
+"""What every produced point must satisfy, whatever the input was."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from logger.point import Point, identity_of_line
+
+_BAD_NUMBER = re.compile(r"=(?:-?nan|-?inf|-?infinity)\b", re.IGNORECASE)
+
+
+def check_point(point: Point) -> None:
+    assert isinstance(point, Point)
+    assert point.measurement
+    assert point.fields, "a point without fields must not exist"
+    for key, value in point.fields:
+        assert isinstance(key, str) and key, point
+        assert type(value) is float, (key, value, type(value))
+        assert math.isfinite(value), (key, value)
+    for key, value in point.tags:
+        assert isinstance(key, str) and key, point
+        assert isinstance(value, str) and value != "", (key, value)
+    assert type(point.time_s) is int
+    line = point.to_line()
+    assert "\n" not in line and "\r" not in line, line
+    assert not _BAD_NUMBER.search(line), line
+    assert line.endswith(f" {point.time_s}")
+    assert identity_of_line(line) == point.identity
