@@ -60,8 +60,56 @@ def _meter_served_fingerprint(values: dict[str, Any]) -> tuple:
     )
 
 
+def _p1_served(sim: Any) -> dict[int, dict[str, Any]]:
+    """Valid telegrams the P1 stream delivered while a logger was connected (`GET /_sim/p1`),
+    with the values of the house model at each telegram's second.
+
+    `sim` must carry the `seed`, `start` (aware datetime) and `devices` it was started with:
+    the model is deterministic, so a fresh copy here reproduces every telegram's registers.
+    Damaged telegrams and telegrams sent to no connected logger (a hung link) are not served.
+    """
+    from logger.simulator import SimulatorConfig
+    from logger.simulator.model import HouseModel
+
+    sent = sorted(
+        (s for s in sim.control("GET", "p1")["sent"] if s["clients"] > 0 and s["kind"] == "valid"),
+        key=lambda s: s["t"],
+    )
+    features = SimulatorConfig(devices=frozenset(sim.devices)).features()
+    model = HouseModel(sim.seed, features, sim.start)
+    served: dict[int, dict[str, Any]] = {}
+    for s in sent:
+        snap = model.advance_to(s["t"])
+        served[s["t"]] = {"time": s["time"], "import_w": snap.import_w,
+                          "export_w": snap.export_w, "import_j": snap.import_j,
+                          "voltage_dv": snap.voltage_dv}
+    return served
+
+
+def _p1_row_fingerprint(row: dict[str, Any]) -> tuple:
+    return (
+        round(row.get("power_import_w") or 0.0, 3),
+        round(row.get("power_export_w") or 0.0, 3),
+        round(row.get("energy_import_t1_kwh") or 0.0, 3),
+        round(row.get("energy_import_t2_kwh") or 0.0, 3),
+        round(row.get("voltage_l1_v") or 0.0, 1),
+    )
+
+
+def _p1_served_fingerprint(values: dict[str, Any]) -> tuple:
+    # As the meter prints them: whole W, energy registers floored to whole Wh, volts to 0.1 V.
+    return (
+        float(values["import_w"]),
+        float(values["export_w"]),
+        (values["import_j"][0] // 3600) / 1000,
+        (values["import_j"][1] // 3600) / 1000,
+        values["voltage_dv"][0] / 10,
+    )
+
+
 GROUND_TRUTH: dict[str, Truth] = {
     "local": Truth("meter", _local_served, _meter_row_fingerprint, _meter_served_fingerprint),
+    "p1": Truth("p1", _p1_served, _p1_row_fingerprint, _p1_served_fingerprint),
 }
 
 
