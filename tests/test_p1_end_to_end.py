@@ -31,11 +31,16 @@ class P1Simulator(SimulatorProcess):
         return self.control("GET", "p1")
 
     def delivered(self, kind: str | None = None) -> list[dict]:
-        sent = [s for s in self.truth()["sent"] if s["clients"] > 0]
-        return [s for s in sent if kind is None or s["kind"] == kind]
+        return delivered_in(self.truth(), kind)
 
     def p1_faults(self, **changes) -> dict:
         return self.control("POST", "faults", {"p1": changes})
+
+
+def delivered_in(truth: dict, kind: str | None = None) -> list[dict]:
+    """Telegrams of a `/_sim/p1` answer that reached a connected logger (optionally one kind)."""
+    sent = [s for s in truth["sent"] if s["clients"] > 0]
+    return [s for s in sent if kind is None or s["kind"] == kind]
 
 
 def config(
@@ -104,7 +109,7 @@ def test_ten_simulated_minutes_with_1_percent_corrupt_telegrams(tmp_path, influx
         logger.close()
         sim.close()
 
-    delivered = [s for s in truth["sent"] if s["clients"] > 0]
+    delivered = delivered_in(truth)
     valid = [s["t"] for s in delivered if s["kind"] == "valid"]
     corrupt = [s["t"] for s in delivered if s["kind"] != "valid"]
     assert len(delivered) >= 600
@@ -157,7 +162,7 @@ def test_every_kind_of_fault_at_once_still_stores_exactly_the_valid_telegrams(
     finally:
         logger.close()
         sim.close()
-    delivered = [s for s in truth["sent"] if s["clients"] > 0]
+    delivered = delivered_in(truth)
     kinds = {s["kind"] for s in delivered}
     assert {"valid", "crc", "non_ascii", "bad_crc_field"} <= kinds, truth["counts"]
     assert p1_times(influxd, influx_db) == [s["t"] for s in delivered if s["kind"] == "valid"]
@@ -192,7 +197,7 @@ def test_a_silent_half_open_link_is_detected_and_the_stream_resumes(tmp_path, in
     assert gap <= idle + 1.0 + 0.2 + 0.5, gap
     assert truth["connections_total"] == 2
     assert f"lost (no data for {idle:g} s)" in output and "P1: back" in output, output
-    delivered = [s["t"] for s in truth["sent"] if s["clients"] > 0 and s["kind"] == "valid"]
+    delivered = [s["t"] for s in delivered_in(truth, "valid")]
     assert p1_times(influxd, influx_db) == delivered  # nothing lost that was delivered
     print(f"\nresumed {gap:.2f} s after the link went silent (idle_timeout {idle:g} s)")
 
@@ -217,7 +222,7 @@ def test_autumn_dst_change_gives_strictly_increasing_times_that_match_the_flags(
     finally:
         logger.close()
         sim.close()
-    delivered = [s for s in truth["sent"] if s["clients"] > 0]
+    delivered = delivered_in(truth)
     assert all(s["kind"] == "valid" for s in delivered)
     stored = p1_times(influxd, influx_db)
     assert stored == [s["t"] for s in delivered]
