@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from harness import Process, SimulatorProcess, write_config  # noqa: E402
 
-from logger.devserver import InfluxServer, free_port  # noqa: E402
+from logger.testbed.influxd import InfluxServer, free_port  # noqa: E402
 
 __all__ = ["InfluxServer", "Process", "SimulatorProcess", "write_config"]
 

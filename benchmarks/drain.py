@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
 from _common import InfluxServer, emit, machine
 
+from logger.app.delivery import Delivery
 from logger.config import InfluxSettings
-from logger.delivery import Delivery
-from logger.influx import V1Writer
+from logger.core.point import Point
 from logger.outbox import Outbox
-from logger.point import Point
+from logger.sink.writers import V1Writer
 
 START = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
 

@@ -28,9 +28,9 @@ from dsmr_parser import telegram_specifications
 from dsmr_parser.parsers import TelegramParser
 
 from logger.outbox import Outbox
-from logger.simulator.model import HouseModel, InstallationFeatures
-from logger.simulator.telegram import TelegramPrinter
-from logger.sources.p1 import P1Decoder
+from logger.sources.p1.decoder import P1Decoder
+from logger.testbed.simulator.model import HouseModel, InstallationFeatures
+from logger.testbed.simulator.telegram import TelegramPrinter
 
 
 def telegrams(count: int) -> list[bytes]:

@@ -2,6 +2,6 @@
 
 import sys
 
-from logger.cli import main
+from logger.cli.main import main
 
 sys.exit(main())

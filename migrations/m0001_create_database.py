@@ -8,7 +8,8 @@ write, so nothing is done there.
 
 from __future__ import annotations
 
-from logger.migrate import BucketsApiMissing, MigrationContext, quote_ident
+from logger.sink.influxql import quote_ident
+from logger.sink.migration_context import BucketsApiMissing, MigrationContext
 
 ID = "0001"
 DESCRIPTION = "create the database or bucket"

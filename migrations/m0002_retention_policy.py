@@ -13,14 +13,9 @@ retention in its v1/v2 compatibility APIs); said so, nothing changed.
 
 from __future__ import annotations
 
-from logger.migrate import (
-    BucketsApiMissing,
-    MigrationContext,
-    MigrationError,
-    describe_seconds,
-    go_duration_seconds,
-    quote_ident,
-)
+from logger.core.durations import describe_seconds, go_duration_seconds
+from logger.sink.influxql import quote_ident
+from logger.sink.migration_context import BucketsApiMissing, MigrationContext, MigrationError
 
 ID = "0002"
 DESCRIPTION = "set the retention"

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import v2_proxy` fr
 
 from v2_proxy import V2Proxy
 
-from logger.devserver import InfluxQueryError, InfluxServer, influxd_path
+from logger.testbed.influxd import InfluxQueryError, InfluxServer, influxd_path
 
 
 def _require_influxd() -> str:

@@ -11,6 +11,8 @@ at runtime with `proxy.set_mode(...)`:
   slow_before   hold the request `delay` seconds, then forward (a server stuck before applying)
   close         drop the connection without an answer; forward nothing
 
+`set_mode(..., writes_only=True)` applies the fault to writes only (queries keep working).
+
 `counts` says what happened per mode, `late_answers` how many answers were held past `delay` for
 a write the server had applied, `client_gone` how many of those found the client had hung up.
 The InfluxDB server stays real: the proxy never fabricates a success. Like `v2_proxy.py`, it
@@ -63,9 +65,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _proxy(self) -> None:
         proxy = self.server.proxy
         body = self._body()
-        mode, delay, status = proxy.snapshot()
         is_write = urllib.parse.urlsplit(self.path).path.rstrip("/") in ("/write",
                                                                          "/api/v2/write")
+        mode, delay, status = proxy.snapshot(is_write)
         proxy.count(mode, is_write)
         if mode == "close":
             self.close_connection = True
@@ -140,6 +142,7 @@ class FaultProxy:
         self.host, self.port = parsed.hostname, parsed.port
         self._lock = threading.Lock()
         self._mode, self._delay, self._status = "pass", 0.0, 500
+        self._writes_only = False
         self.counts: collections.Counter[str] = collections.Counter()
         self.late_answers = 0
         self.client_gone = 0
@@ -152,14 +155,19 @@ class FaultProxy:
             raise RuntimeError("proxy is not started")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def set_mode(self, mode: str, delay: float = 0.0, status: int = 500) -> None:
+    def set_mode(self, mode: str, delay: float = 0.0, status: int = 500,
+                 writes_only: bool = False) -> None:
+        """Switch the fault; `writes_only` leaves `/query` and `/ping` healthy."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         with self._lock:
             self._mode, self._delay, self._status = mode, delay, status
+            self._writes_only = writes_only
 
-    def snapshot(self) -> tuple[str, float, int]:
+    def snapshot(self, is_write: bool = True) -> tuple[str, float, int]:
         with self._lock:
+            if self._writes_only and not is_write:
+                return "pass", 0.0, self._status
             return self._mode, self._delay, self._status
 
     def count(self, mode: str, is_write: bool) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from logger.devserver import free_port
+from logger.testbed.influxd import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

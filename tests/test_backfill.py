@@ -7,35 +7,32 @@ no log record, exception text or process output.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
 import logging
 import re
+import sqlite3
 import time
+import urllib.request
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from fault_proxy import FaultProxy
 from harness import Process, SimulatorProcess, wait_until, write_config
 
-from logger import backfill as backfill_module
-from logger.backfill import (
-    STATE_FILE,
-    Backfill,
-    BackfillState,
-    Gap,
-    _writer_emit,
-    find_gaps,
-    parse_bound,
-)
-from logger.cloud_client import CloudAuthError, CloudClient
+from logger.app.backfill import run as backfill_module
+from logger.app.backfill.command import backfill_by_hand
+from logger.app.backfill.state import STATE_FILE, BackfillState
 from logger.config import Settings
-from logger.devserver import InfluxServer
-from logger.influx import InfluxQL
-from logger.problems import Problems
-from logger.simulator import Simulator, SimulatorConfig
-from logger.simulator.cloud_api import CloudSimConfig
-from logger.sources.cloud import BRUSSELS
+from logger.core.belgian_time import BRUSSELS, parse_bound
+from logger.sink.gaps import Gap, find_gaps
+from logger.sources.cloud.client import CloudClient
+from logger.testbed.influxd import InfluxServer
+from logger.testbed.simulator import Simulator, SimulatorConfig
+from logger.testbed.simulator.cloud_api import CloudSimConfig
 
 # -- pure rules -------------------------------------------------------------------------------
 
@@ -110,6 +107,10 @@ def checked_logs(caplog, token):
     assert token not in caplog.text
 
 
+class BackfillStopped(Exception):
+    """The command stopped before it had a report (a revoked token, say)."""
+
+
 class World:
     """A frozen simulator (speed 0, started now), local power_flow points with one gap."""
 
@@ -129,17 +130,13 @@ class World:
         influxd.write(db, "\n".join(lines))
 
     async def run(self, dry_run=False, since=None, until=None, client=True):
-        ql = InfluxQL(self.settings.influx)
-        emit, close = _writer_emit(self.settings)
+        """The `backfill` command's run (outbox, delivery); its report, or its error text."""
         cloud = CloudClient(self.sim.cloud_url, self.token, backoff=0.05) if client else None
-        try:
-            job = Backfill(self.settings, ql, cloud, emit, Problems(logging.getLogger("t")))
-            return await job.run(since=since, until=until, dry_run=dry_run)
-        finally:
-            await ql.close()
-            await close()
-            if cloud is not None:
-                await cloud.close()
+        result = await backfill_by_hand(self.settings, since, until, dry_run, client=cloud)
+        if result.report is None:
+            raise BackfillStopped(result.error)
+        assert result.left == 0  # everything fetched reached InfluxDB through the outbox
+        return result.report
 
     def cloud_times(self) -> list[int]:
         return [r["time"] for r in self.influxd.points(self.db, "power_flow", "source='cloud'")]
@@ -234,7 +231,7 @@ def test_a_revoked_token_stops_the_backfill_with_the_way_out(
         influxd, influx_db, tmp_path, token, checked_logs):
     async def body(world: World):
         world.sim.cloud_api.faults.update({"revoked": True})
-        with pytest.raises(CloudAuthError) as err:
+        with pytest.raises(BackfillStopped) as err:
             await world.run()
         assert "Profiel, API-tokens" in str(err.value)
         assert token not in str(err.value) and token not in repr(err.value)
@@ -369,3 +366,88 @@ def test_cloud_realtime_then_a_revoked_token_while_local_logging_goes_on(
         sim.close()
     for text in outputs:
         assert token not in text
+
+
+# -- the command through the outbox: a kill in the middle of the write ------------------------
+
+
+def cloud_grid_times(sim: SimulatorProcess, token: str, day: date) -> list[int]:
+    """The oracle: the sample times the simulated cloud serves for one day, read with urllib."""
+    def get(path: str):
+        request = urllib.request.Request(f"{sim.url}/api/v1/{path}",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())["data"]
+
+    ident = get("installation/all")[0]["id"]
+    samples = get(f"history/recent/{ident}/grid/power/{day.year}/{day.month}/{day.day}")
+    return [int(datetime.fromisoformat(s["timestamp"]).timestamp()) for s in samples]
+
+
+def outbox_depth(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+
+
+@pytest.mark.integration
+def test_a_backfill_killed_while_writing_loses_and_duplicates_nothing_on_rerun(
+        tmp_path, influxd, influx_db, token):
+    sim = SimulatorProcess(tmp_path, "--cloud-token", token, "--cloud-resolution", "5",
+                           "--cloud-history-days", "0", "--speed", "0", "--seed", "5")
+    proxy = FaultProxy(influxd.url).start()
+    try:
+        now = int(datetime.fromisoformat(sim.control("GET", "clock")["utc"]).timestamp())
+        now -= now % 5
+        gap = (now - 1200, now - 900)
+        local = [t for t in range(now - 1800, now - 60, 5) if not gap[0] < t < gap[1]]
+        influxd.write(influx_db, "\n".join(
+            f"power_flow,installation=test,source=local grid_w=1.0 {t}" for t in local))
+        days = {datetime.fromtimestamp(t, BRUSSELS).date() for t in gap}
+        served = {t for day in days for t in cloud_grid_times(sim, token, day)}
+        expected = sorted(t for t in served if gap[0] < t < gap[1])
+        assert len(expected) >= 50
+
+        outbox = tmp_path / "outbox.sqlite"
+
+        def config(url: str) -> str:
+            return str(write_config(tmp_path / "config.toml", {
+                "local": {"interval": 5.0},
+                "cloud": {"enabled": True, "url": f"{sim.url}/api/v1", "token": token},
+                "influx": {"url": url, "database": influx_db, "timeout": 1.0,
+                           "batch_size": 5},
+                "outbox": {"path": str(outbox)},
+            }))
+
+        def cloud_points() -> list[dict]:
+            return influxd.points(influx_db, "power_flow", "source='cloud'")
+
+        # Writes reach InfluxDB but their answers never come back in time: the command retries
+        # its first batch forever. Killed there, with the rest committed in the outbox.
+        proxy.set_mode("slow", delay=3.0, writes_only=True)
+        first = Process(["backfill", "-c", config(proxy.url)], tmp_path / "first.log")
+        try:
+            wait_until(lambda: cloud_points() and outbox_depth(outbox) > 5, 60,
+                       what="points in InfluxDB and more still in the outbox")
+            first.kill()
+        finally:
+            first.close()
+        assert 0 < len(cloud_points()) < len(expected)
+        assert outbox_depth(outbox) >= len(expected) - len(cloud_points())
+
+        proxy.set_mode("pass")
+        code, output = cli(tmp_path, "rerun", "backfill", "-c", config(influxd.url))
+        assert code == 0, output
+        assert "waiting in the outbox: 0" in output, output
+        stored = [p["time"] for p in cloud_points()]
+        assert stored == expected  # nothing missing, nothing extra, each time once
+        series = influxd.query('SHOW SERIES FROM "power_flow"', db=influx_db)
+        keys = [v[0] for s in series["results"][0]["series"] for v in s["values"]]
+        assert sorted(keys) == ["power_flow,installation=test,source=cloud",
+                                "power_flow,installation=test,source=local"]
+        assert outbox_depth(outbox) == 0
+        assert token not in output and token not in (tmp_path / "first.log").read_text()
+    finally:
+        proxy.stop()
+        sim.close()

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from logger.belgian_time import MeterClock, is_nonexistent, parse_compact, utc_candidates
+from logger.core.belgian_time import MeterClock, is_nonexistent, parse_compact, utc_candidates
 
 
 def utc(*args):

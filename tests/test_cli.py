@@ -8,7 +8,7 @@ import sys
 import pytest
 from harness import ROOT, SimulatorProcess, write_config
 
-from logger.devserver import free_port
+from logger.testbed.influxd import free_port
 
 SUBCOMMANDS = ["run", "check", "status", "export", "simulate", "demo"]
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from logger.cloud_client import (
+from logger.core.problems import Problems
+from logger.sources.cloud.client import (
     TOKEN_HELP,
     CloudAuthError,
     CloudBadResponse,
@@ -25,10 +26,10 @@ from logger.cloud_client import (
     CloudUnavailable,
     parse_retry_after,
 )
-from logger.problems import Problems
-from logger.simulator import Simulator, SimulatorConfig
-from logger.simulator.cloud_api import SHAPES, CloudSimConfig
-from logger.sources.cloud import fetch_day, parse_power_history, probe
+from logger.sources.cloud.history import fetch_day, parse_power_history
+from logger.sources.cloud.probe import probe
+from logger.testbed.simulator import Simulator, SimulatorConfig
+from logger.testbed.simulator.cloud_api import SHAPES, CloudSimConfig
 
 INSTALL = CloudSimConfig.installation_id
 WINTER_NOON = datetime(2026, 1, 14, 11, 0, tzinfo=UTC)

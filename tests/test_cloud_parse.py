@@ -9,15 +9,9 @@ from datetime import UTC, date, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logger.sources.cloud import (
-    BRUSSELS,
-    day_bounds,
-    history_points,
-    installation_ids,
-    parse_power_history,
-    probe_paths,
-    summary_point,
-)
+from logger.sources.cloud.history import BRUSSELS, day_bounds, history_points, parse_power_history
+from logger.sources.cloud.paths import probe_paths
+from logger.sources.cloud.realtime import installation_ids, summary_point
 
 DAY = date(2026, 3, 7)
 T0 = int(datetime(2026, 3, 7, 10, 0, tzinfo=BRUSSELS).timestamp())

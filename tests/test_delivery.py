@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
+from logger.app.delivery import Backoff, Delivery
 from logger.config import InfluxSettings
-from logger.delivery import Backoff, Delivery
-from logger.influx import Outcome, classify, make_writer
+from logger.core.point import Point
 from logger.outbox import Outbox
-from logger.point import Point
+from logger.sink.writers import Outcome, classify, make_writer
 
 
 def points(n: int, measurement: str = "m") -> list[Point]:

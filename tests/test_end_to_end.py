@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from harness import Process, SimulatorProcess, served_utc_seconds, wait_until, write_config
 
-from logger.devserver import InfluxServer
-from logger.point import identity_of_line
+from logger.core.line_protocol import identity_of_line
+from logger.testbed.influxd import InfluxServer
 
 pytestmark = pytest.mark.integration
 

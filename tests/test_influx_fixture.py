@@ -14,7 +14,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 from v2_proxy import V2Proxy, map_v2_write
 
-from logger.devserver import InfluxServer
+from logger.testbed.influxd import InfluxServer
 
 pytestmark = pytest.mark.integration
 

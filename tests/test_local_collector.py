@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from logger.problems import Problems
-from logger.simulator import Simulator, SimulatorConfig
-from logger.simulator.faults import FaultSettings
-from logger.sources.local import LocalCollector, Status
+from logger.core.problems import Problems
+from logger.sources.local.collector import LocalCollector, Status
+from logger.testbed.simulator import Simulator, SimulatorConfig
+from logger.testbed.simulator.faults import FaultSettings
 
 
 def collect(config: SimulatorConfig, polls: int = 1, timeout: float = 2.0, between: float = 0.0):

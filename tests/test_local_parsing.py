@@ -5,15 +5,15 @@ from datetime import UTC, datetime
 
 from local_samples import BATTERY_SAMPLE, METER_SAMPLE, SOLAR_SAMPLE
 
-from logger.point import Point
-from logger.problems import Problems
-from logger.sources.local import (
+from logger.core.point import Point
+from logger.core.problems import Problems
+from logger.sources.local.collector import (
     device_points,
-    generic_fields,
     grid_power_w,
     meter_fields,
     power_flow_point,
 )
+from logger.sources.local.parse import generic_fields
 
 NOW = datetime(2025, 5, 18, 19, 14, 35, tzinfo=UTC)
 
@@ -90,9 +90,9 @@ def test_charger_keeps_every_numeric_and_boolean_value_but_not_strings():
 
 
 def test_power_flow_derives_home_only_when_every_term_is_known():
-    full = power_flow_point("home", NOW, 500.0, 2000.0, -300.0, 0.0)
+    full = power_flow_point("home", NOW, "local", 500.0, 2000.0, -300.0, 0.0)
     assert full.field_dict["home_w"] == 2200.0
     assert full.tag_dict == {"installation": "home", "source": "local"}
-    partial = power_flow_point("home", NOW, 500.0, None, -300.0, 0.0)
+    partial = power_flow_point("home", NOW, "local", 500.0, None, -300.0, 0.0)
     assert "home_w" not in partial.field_dict
     assert isinstance(partial, Point)

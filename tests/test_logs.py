@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from logger.logs import RepeatFilter, setup_logging, under_journald
+from logger.cli.logs import RepeatFilter, setup_logging, under_journald
 
 
 class Clock:

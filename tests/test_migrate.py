@@ -9,20 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from logger.cli import main
+from logger.app.service import Service
+from logger.cli.main import main
 from logger.config import ConfigError, InfluxSettings, Settings, load_settings
-from logger.migrate import (
-    RECORD_MEASUREMENT,
-    Migration,
-    ServerInfo,
-    discover,
-    go_duration_seconds,
-    normalise_retention,
-    retention_seconds,
-    run_migrations,
-)
-from logger.point import Point
-from logger.service import Service
+from logger.core.durations import go_duration_seconds, normalise_retention
+from logger.core.point import Point
+from logger.sink.migration_context import retention_seconds
+from logger.sink.migrator import RECORD_MEASUREMENT, Migration, ServerInfo, discover, run_migrations
 
 # -- pure functions ----------------------------------------------------------------------
 
@@ -215,7 +208,7 @@ def test_later_migrations_do_not_run_after_a_failure(private_influxd):
     calls = []
 
     async def fail(ctx, dry_run):
-        from logger.migrate import MigrationError
+        from logger.sink.migrator import MigrationError
 
         raise MigrationError("no way")
 

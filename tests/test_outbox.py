@@ -2,8 +2,8 @@
 
 import sqlite3
 
+from logger.core.point import Point
 from logger.outbox import Outbox
-from logger.point import Point
 
 
 def make(i, value=1.0, measurement="m"):

@@ -16,8 +16,8 @@ import pytest
 from dsmr_parser.value_types import timestamp
 from harness import ROOT, Process, SimulatorProcess, wait_until, write_config
 
-from logger.devserver import free_port
-from logger.simulator.local_api import float32
+from logger.testbed.influxd import free_port
+from logger.testbed.simulator.local_api import float32
 
 pytestmark = pytest.mark.integration
 

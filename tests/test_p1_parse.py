@@ -17,9 +17,7 @@ from dsmr_parser.parsers import TelegramParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logger.simulator.model import HouseModel, InstallationFeatures
-from logger.simulator.telegram import TelegramPrinter, crc16, seal
-from logger.sources.p1 import (
+from logger.sources.p1.decoder import (
     BAD_CRC_FIELD,
     CRC_MISMATCH,
     GARBAGE,
@@ -31,7 +29,9 @@ from logger.sources.p1 import (
     BoundedTelegramBuffer,
     P1Decoder,
 )
-from logger.sources.p1_points import decode_equipment_id
+from logger.sources.p1.points import decode_equipment_id
+from logger.testbed.simulator.model import HouseModel, InstallationFeatures
+from logger.testbed.simulator.telegram import TelegramPrinter, crc16, seal
 
 # The two real telegrams live in shared/, beside the repository (CI clones it there too).
 TELEGRAMS = Path(__file__).resolve().parents[2] / "shared" / "telegrams"

@@ -7,11 +7,13 @@ import logging
 import random
 from datetime import UTC, datetime
 
+from logger.app.p1_job import P1Job
 from logger.config import Settings
-from logger.devserver import free_port
 from logger.outbox import Outbox
-from logger.simulator import Simulator, SimulatorConfig
-from logger.sources.p1 import GARBAGE, P1Decoder, P1Reader, P1Source
+from logger.sources.p1.decoder import GARBAGE, P1Decoder
+from logger.sources.p1.reader import P1Reader
+from logger.testbed.influxd import free_port
+from logger.testbed.simulator import Simulator, SimulatorConfig
 
 START = datetime(2026, 2, 3, 10, 0, tzinfo=UTC)
 
@@ -29,7 +31,7 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:
 
 
 def test_half_open_link_is_closed_after_idle_timeout_and_reconnected(caplog):
-    caplog.set_level(logging.INFO, "logger.sources.p1")
+    caplog.set_level(logging.INFO, "jullix_logger.sources.p1")
 
     async def main():
         async with Simulator(SimulatorConfig(seed=2, start=START, speed=10)) as sim:
@@ -60,7 +62,7 @@ def test_half_open_link_is_closed_after_idle_timeout_and_reconnected(caplog):
 
 
 def test_refused_connections_back_off_log_once_and_recover(caplog):
-    caplog.set_level(logging.INFO, "logger.sources.p1")
+    caplog.set_level(logging.INFO, "jullix_logger.sources.p1")
     port = free_port()
 
     async def main():
@@ -92,20 +94,10 @@ def test_refused_connections_back_off_log_once_and_recover(caplog):
     assert "P1: back: connected" in caplog.text
 
 
-def test_backoff_is_capped_exponential_with_jitter():
-    reader = P1Reader(
-        "h",
-        1,
-        P1Decoder("home"),
-        lambda p: None,
-        backoff_base=1.0,
-        backoff_cap=60.0,
-        rng=random.Random(3),
-    )
-    for attempt, step in ((1, 1), (2, 2), (3, 4), (6, 32), (7, 60), (50, 60)):
-        delays = [reader.backoff(attempt) for _ in range(200)]
-        assert step * 0.5 <= min(delays) and max(delays) < step
-        assert len(set(delays)) > 100  # jitter
+def test_the_reader_backs_off_with_the_projects_policy():
+    reader = P1Reader("h", 1, P1Decoder("home"), lambda p: None, backoff_base=0.5,
+                      backoff_cap=8.0, rng=random.Random(3))
+    assert (reader.backoff.initial, reader.backoff.maximum) == (0.5, 8.0)
 
 
 def test_garbage_peer_cannot_kill_the_reader_or_grow_its_buffer():
@@ -151,7 +143,7 @@ def test_p1_source_writes_points_and_state_and_the_supervisor_restarts_a_dead_re
                 outbox={"path": str(tmp_path / "o.sqlite")},
             )
             outbox = Outbox(settings.outbox.path)
-            source = P1Source(settings, outbox)
+            source = P1Job(settings, outbox)
             await source.supervise()
             await wait_for(lambda: source.decoder.stats.valid > 3)
             first = source.task

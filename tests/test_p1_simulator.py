@@ -11,13 +11,13 @@ import pytest
 from dsmr_parser import telegram_specifications
 from dsmr_parser.parsers import TelegramParser
 
-from logger.simulator import Simulator, SimulatorConfig
-from logger.simulator.httpserver import Request
-from logger.simulator.local_api import float32, meter_payload
-from logger.simulator.model import HouseModel, InstallationFeatures
-from logger.simulator.p1_stream import P1Faults, P1Stream, damage
-from logger.simulator.telegram import TelegramPrinter, dsmr_time, month_key
-from logger.sources.p1 import P1Decoder
+from logger.sources.p1.decoder import P1Decoder
+from logger.testbed.simulator import Simulator, SimulatorConfig
+from logger.testbed.simulator.httpserver import Request
+from logger.testbed.simulator.local_api import float32, meter_payload
+from logger.testbed.simulator.model import HouseModel, InstallationFeatures
+from logger.testbed.simulator.p1_stream import P1Faults, P1Stream, damage
+from logger.testbed.simulator.telegram import TelegramPrinter, dsmr_time, month_key
 
 PARSER = TelegramParser(telegram_specifications.BELGIUM_FLUVIUS)
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from logger.point import Point, identity_of_line
+from logger.core.line_protocol import identity_of_line
+from logger.core.point import Point
 
 
 def test_every_numeric_field_is_written_as_a_float():

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from logger.app.service import Service
+from logger.app.systemd import Notifier, health_problem, notify, watchdog_interval
 from logger.config import Settings
-from logger.point import Point
-from logger.sdnotify import Notifier, health_problem, notify, watchdog_interval
-from logger.service import Service
+from logger.core.point import Point
 
 
 class Listener:

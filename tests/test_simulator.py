@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from logger.simulator import (
+from logger.testbed.simulator import (
     BRUSSELS,
     FaultSettings,
     HouseModel,
@@ -28,7 +28,7 @@ from logger.simulator import (
     config_from_args,
     serve_forever,
 )
-from logger.simulator.local_api import dumps, format_float, local_time_string
+from logger.testbed.simulator.local_api import dumps, format_float, local_time_string
 
 SUMMER_NOON = datetime(2026, 6, 17, 11, 0, tzinfo=UTC)  # Wednesday 13:00 local
 METER_KEYS = ["meter", "time", "energy", "power", "captar", "voltage", "gas", "water", "tariff"]

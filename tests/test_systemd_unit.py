@@ -90,7 +90,7 @@ def test_the_unit_has_what_the_service_relies_on():
     assert s["Wants"] == ["network-online.target"]
     # Credentials: relative names (searched in /etc/credstore/ etc., skipped when missing),
     # one per name config.py reads from $CREDENTIALS_DIRECTORY.
-    from logger.config import CREDENTIAL_FIELDS
+    from logger.config.credentials import CREDENTIAL_FIELDS
 
     creds = dict(value.split(":", 1) for value in s["LoadCredential"])
     assert set(creds) == set(CREDENTIAL_FIELDS)
@@ -98,8 +98,9 @@ def test_the_unit_has_what_the_service_relies_on():
 
 
 def test_the_watchdog_outlasts_the_wedge_limit_of_the_default_timeout():
+    from logger.app.health import WEDGE_FACTOR, WEDGE_GRACE
+    from logger.app.systemd import STATUS_EVERY
     from logger.config import Settings
-    from logger.sdnotify import STATUS_EVERY, WEDGE_FACTOR, WEDGE_GRACE
 
     watchdog = int(settings_of(UNIT.read_text())["WatchdogSec"][0])
     timeout = Settings().influx.timeout

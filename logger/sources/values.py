@@ -1,8 +1,9 @@
-"""Turning what a Jullix payload says into clean numbers.
+"""Turning what a Jullix payload says into clean numbers, for every source.
 
 The box prints float32 values with 17 digits (`2.7990000247955322` is float32(2.799)); some
-firmware or proxies may send numbers as strings or wrap payloads in `{"data": ...}`. These helpers
-undo all of that in one place so every source writes the same numbers for the same reading.
+firmware or proxies may send numbers as strings or wrap payloads in `{"data": ...}`, as the cloud
+does. These helpers undo all of that in one place so the local and the cloud source write the
+same numbers for the same reading.
 """
 
 from __future__ import annotations
@@ -107,13 +108,16 @@ def kw_to_w(value: Any) -> float | None:
     return scaled(number(value), 1000)
 
 
+ENVELOPE_KEYS = frozenset({"data", "status", "message", "meta", "success", "error"})
+
+
 def unwrap(payload: Any) -> Any:
-    """Remove a `{"data": ...}` envelope (with or without a `status` key)."""
-    while (
-        isinstance(payload, dict)
-        and "data" in payload
-        and set(payload) <= {"data", "status", "message", "success"}
-    ):
+    """Remove `{"data": ..., "status": ...}` envelopes (the cloud's, and some box firmware's).
+
+    Only an object whose keys are all envelope keys is an envelope: a device object that happens
+    to have a `data` key keeps its other keys. Nested envelopes are removed too.
+    """
+    while isinstance(payload, dict) and "data" in payload and set(payload) <= ENVELOPE_KEYS:
         payload = payload["data"]
     return payload
 

@@ -21,8 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from logger.devserver import InfluxServer
-from logger.point import identity_of_line
+from logger.core.line_protocol import identity_of_line
+from logger.testbed.influxd import InfluxServer
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ def _p1_served(sim: Any) -> dict[int, dict[str, Any]]:
     the model is deterministic, so a fresh copy here reproduces every telegram's registers.
     Damaged telegrams and telegrams sent to no connected logger (a hung link) are not served.
     """
-    from logger.simulator import SimulatorConfig
-    from logger.simulator.model import HouseModel
+    from logger.testbed.simulator import SimulatorConfig
+    from logger.testbed.simulator.model import HouseModel
 
     sent = sorted(
         (s for s in sim.control("GET", "p1")["sent"] if s["clients"] > 0 and s["kind"] == "valid"),

@@ -7,7 +7,7 @@ from typing import Any
 
 from harness import Process, SimulatorProcess, wait_until, write_config
 
-from logger.devserver import InfluxServer
+from logger.testbed.influxd import InfluxServer
 
 
 def logger_config(tmp_path: Path, sim: SimulatorProcess, influx: dict[str, Any],

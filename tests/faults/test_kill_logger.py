@@ -25,7 +25,7 @@ from harness import SimulatorProcess, wait_until
 from faults.accounting import GROUND_TRUTH, account, identity_time, outbox_identities
 from faults.registry import scenario
 from faults.runner import logger_config, meter_times, start_logger
-from logger.devserver import InfluxServer, quote_ident
+from logger.testbed.influxd import InfluxServer, quote_ident
 
 KILLS = 20
 # commit interval (1 s) + the reading's own second (a reading stamped t is served up to t+1)

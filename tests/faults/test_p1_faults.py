@@ -24,7 +24,7 @@ from harness import Process, SimulatorProcess, wait_until, write_config
 from faults.accounting import GROUND_TRUTH, Accounting, account
 from faults.registry import scenario
 from faults.runner import start_logger
-from logger.devserver import InfluxServer, free_port
+from logger.testbed.influxd import InfluxServer, free_port
 
 DB = "jullix"
 START = "2026-06-15T13:00:00+02:00"  # a June afternoon: solar, import and export both move

@@ -18,7 +18,7 @@ import httpx
 import faults
 from faults.accounting import GROUND_TRUTH
 from faults.registry import SCENARIOS
-from logger.simulator import FaultSettings, Simulator, SimulatorConfig
+from logger.testbed.simulator import FaultSettings, Simulator, SimulatorConfig
 
 REQUIRED = {"influx_stop_and_crash", "influx_500_then_slow", "logger_kill_9_x20",
             "box_timeouts_5xx_garbage", "outbox_overflow", "system_clock_jumps"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 
-from logger.point import Point, identity_of_line
+from logger.core.line_protocol import identity_of_line
+from logger.core.point import Point
 
 _BAD_NUMBER = re.compile(r"=(?:-?nan|-?inf|-?infinity)\b", re.IGNORECASE)
 

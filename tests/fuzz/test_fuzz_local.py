@@ -21,16 +21,16 @@ from hypothesis import strategies as st
 from local_samples import BATTERY_SAMPLE, METER_SAMPLE, SOLAR_SAMPLE
 
 from fuzz.invariants import check_point
-from logger.problems import Problems
-from logger.sources.local import (
+from logger.core.problems import Problems
+from logger.sources.local.collector import (
     ENDPOINTS,
     LocalCollector,
     device_points,
-    generic_fields,
     grid_power_w,
     meter_fields,
     power_flow_point,
 )
+from logger.sources.local.parse import generic_fields
 from logger.sources.values import as_device_list, number, unwrap
 
 NOW = datetime(2025, 5, 18, 19, 14, 35, tzinfo=UTC)
@@ -189,7 +189,7 @@ def test_device_parsing_makes_only_clean_points(kind: str, data: st.DataObject) 
     for device in devices:
         for value in generic_fields(device).values():
             assert value is None or type(value) is float
-    flow = power_flow_point("home", NOW, data.draw(st.floats()), 0.0, None, 1.0)
+    flow = power_flow_point("home", NOW, "local", data.draw(st.floats()), 0.0, None, 1.0)
     if flow is not None:
         check_point(flow)
 

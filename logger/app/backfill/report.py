@@ -1,0 +1,56 @@
+"""What one backfill run found and did, and the summary lines the command and the job print."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from logger.sink.gaps import Gap
+
+
+@dataclass
+class GapResult:
+    gap: Gap
+    status: str = "to fetch"  # "already repaired", "to fetch", "filled", "remains"
+    points: int = 0
+    reason: str = ""
+
+
+@dataclass
+class BackfillReport:
+    window: tuple[int, int] = (0, 0)
+    threshold: float = 0.0
+    gaps: list[GapResult] = field(default_factory=list)
+    meter_gaps: int = 0
+    days: list[date] = field(default_factory=list)
+    days_fetched: int = 0
+    api_calls: int = 0
+    planned_calls: list[str] = field(default_factory=list)
+    points_written: int = 0
+    dry_run: bool = False
+    error: str = ""
+
+    @property
+    def remaining(self) -> list[GapResult]:
+        return [g for g in self.gaps if g.status == "remains"]
+
+    def summary_lines(self) -> list[str]:
+        already = sum(1 for g in self.gaps if g.status == "already repaired")
+        lines = [
+            f"gaps found: {len(self.gaps)} in power_flow (source=local) longer than "
+            f"{self.threshold:g} s ({already} already repaired earlier); meter gaps: "
+            f"{self.meter_gaps} (not repairable: the cloud history has no meter registers)",
+        ]
+        if self.dry_run:
+            lines.append(f"dry run: would fetch {len(self.days)} days with "
+                         f"{len(self.planned_calls)} API calls; nothing written")
+            lines += [f"  gap {g.gap.describe()}" for g in self.gaps if g.status == "to fetch"]
+            lines += [f"  GET {path}" for path in self.planned_calls]
+            return lines
+        lines.append(f"days fetched: {self.days_fetched} of {len(self.days)}; API calls: "
+                     f"{self.api_calls}; points written: {self.points_written}")
+        lines.append(f"gaps that remain: {len(self.remaining)}")
+        lines += [f"  {g.gap.describe()}: {g.reason}" for g in self.remaining]
+        if self.error:
+            lines.append(f"stopped: {self.error}")
+        return lines

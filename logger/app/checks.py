@@ -1,0 +1,107 @@
+"""What `jullix-logger check` tests: each configured source and the sink, once, pass or fail.
+
+Meant for the moment after installing or editing the config: it talks to each thing once, says
+what it found in words a user can act on, and never returns a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from logger.config import Settings
+from logger.core.logs import get_logger
+from logger.core.problems import Problems
+from logger.outbox import Outbox
+from logger.sink.influxql import InfluxQL, QueryError
+from logger.sources.local.collector import ENDPOINTS, LocalCollector, Status
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+async def check_local(settings: Settings) -> CheckResult:
+    collector = LocalCollector(
+        settings.local.url, settings.installation, settings.local.timeout,
+        Problems(get_logger("check")),
+    )
+    try:
+        results = await asyncio.gather(*(collector.fetch(name) for name in ENDPOINTS))
+    finally:
+        await collector.close()
+    parts = []
+    meter = results[0]
+    for result in results:
+        if result.status is Status.OK:
+            parts.append(f"{result.name} ok")
+        elif result.status is Status.ABSENT:
+            parts.append(f"{result.name} absent")
+        else:
+            parts.append(f"{result.name} FAILED ({result.error})")
+    ok = meter.status is Status.OK and all(r.status is not Status.FAILED for r in results)
+    return CheckResult("local", ok, f"{settings.local.url}: " + ", ".join(parts))
+
+
+async def check_influx(settings: Settings) -> CheckResult:
+    influx = settings.influx
+    if not influx.configured:
+        return CheckResult(
+            "influx", True,
+            f"not configured: points stay in the embedded store {settings.outbox.path}",
+        )
+    reader = InfluxQL(influx)
+    try:
+        version = await reader.ping()
+        databases = await reader.query("SHOW DATABASES", database="")
+        names = {row[0] for series in databases for row in series.get("values") or []}
+    except QueryError as exc:
+        return CheckResult("influx", False, f"{influx.url} (API {influx.api}): {exc}")
+    finally:
+        await reader.close()
+    target = reader.database
+    if names and target not in names:
+        return CheckResult(
+            "influx", False,
+            f"{influx.url}: InfluxDB {version} answers, but database {target!r} does not exist "
+            "(`jullix-logger run` creates it when allowed)",
+        )
+    return CheckResult(
+        "influx", True, f"{influx.url} (API {influx.api}): InfluxDB {version}, database {target!r}"
+    )
+
+
+async def check_p1(settings: Settings) -> CheckResult:
+    """Connect to the P1 stream and wait for one valid telegram (CRC checked)."""
+    from logger.sources.p1.probe import probe  # dsmr_parser only when P1 is on
+
+    p1 = settings.p1
+    ok, detail = await probe(p1.host, p1.port, settings.installation,
+                             timeout=min(p1.idle_timeout, 30.0) + 2.0)
+    return CheckResult("p1", ok, detail)
+
+
+def check_outbox(settings: Settings) -> CheckResult:
+    try:
+        outbox = Outbox(settings.outbox.path, settings.outbox.max_mb)
+        depth = outbox.depth()
+        outbox.close()
+    except Exception as exc:  # any failure here is the answer we report
+        return CheckResult("outbox", False, f"{settings.outbox.path}: {exc}")
+    return CheckResult(
+        "outbox", True, f"{settings.outbox.path}: writable, {depth} points waiting"
+    )
+
+
+async def run_checks(settings: Settings) -> list[CheckResult]:
+    """Every applicable check, in the order `check` prints them."""
+    results = [check_outbox(settings)]
+    if settings.local.enabled:
+        results.append(await check_local(settings))
+    if settings.p1.enabled:
+        results.append(await check_p1(settings))
+    results.append(await check_influx(settings))
+    return results

@@ -1,0 +1,156 @@
+"""Moving committed points from the outbox into InfluxDB: the one delivery path.
+
+Rows are deleted only after a 2xx. A link or server problem keeps them and backs off; a batch the
+server rejects is split in halves until the points it refuses are isolated, so one bad point never
+condemns the rest. Those are moved to the dead-letter table with the server's message. The
+service's flush job and `jullix-logger backfill` both deliver through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from logger.core.backoff import Backoff
+from logger.core.logs import get_logger
+from logger.outbox import Outbox, Row, keys
+from logger.sink.gate import SinkGate
+from logger.sink.writers import Outcome, Writer, WriteResult
+
+log = get_logger(__name__)
+
+
+@dataclass
+class DrainReport:
+    written: int = 0
+    dead_lettered: int = 0
+    requests: int = 0
+    retry: WriteResult | None = None
+    rejected_messages: list[str] = field(default_factory=list)
+
+
+class Delivery:
+    """Drains the outbox into one writer, respecting backoff."""
+
+    def __init__(self, outbox: Outbox, writer: Writer, batch_size: int = 5000) -> None:
+        self.outbox = outbox
+        self.writer = writer
+        self.batch_size = batch_size
+        self.backoff = Backoff()
+        self.healthy = True
+        self.last_success: float | None = None
+        self._last_problem: str | None = None
+
+    async def drain(self, deadline: float | None = None, force: bool = False) -> DrainReport:
+        """Send committed rows until the outbox is empty, the server refuses, or `deadline`.
+
+        `deadline` is a `time.monotonic()` value; `force` ignores the backoff gate (used once
+        at shutdown, where waiting is pointless).
+        """
+        report = DrainReport()
+        if not force and not self.backoff.ready():
+            return report
+        while deadline is None or time.monotonic() < deadline:
+            rows = self.outbox.peek(self.batch_size)
+            if not rows:
+                break
+            if not await self._send(rows, report):
+                break
+        if report.written:
+            now = time.time()
+            self.last_success = now
+            self.outbox.set_meta(keys.LAST_WRITE_OK, f"{now:.3f}")
+            self.outbox.set_meta(keys.LAST_WRITE_POINTS, str(report.written))
+        return report
+
+    async def _send(self, rows: Sequence[Row], report: DrainReport) -> bool:
+        """Write rows, bisecting on rejection; False when the server asked us to wait."""
+        result = await self.writer.write([row.line for row in rows])
+        report.requests += 1
+        if result.outcome is Outcome.OK:
+            self.outbox.ack(rows)
+            report.written += len(rows)
+            self._recovered()
+            return True
+        if result.outcome is Outcome.RETRY:
+            report.retry = result
+            self._failed(result)
+            return False
+        if len(rows) == 1:
+            self.outbox.dead_letter(rows, result.message, result.status)
+            report.dead_lettered += 1
+            report.rejected_messages.append(result.message)
+            log.error(
+                "InfluxDB rejected a point for good (HTTP %s: %s); moved to the dead-letter "
+                "table: %s",
+                result.status,
+                result.message,
+                rows[0].line[:200],
+            )
+            return True
+        middle = len(rows) // 2
+        return await self._send(rows[:middle], report) and await self._send(rows[middle:], report)
+
+    def _failed(self, result: WriteResult) -> None:
+        delay = self.backoff.failed(result.retry_after)
+        self.healthy = False
+        problem = _describe(result)
+        if problem != self._last_problem:
+            log.warning(
+                "InfluxDB write failed (%s); keeping %d points in the outbox, retrying in %.0f s "
+                "and backing off",
+                problem,
+                self.outbox.depth(),
+                delay,
+            )
+            self._last_problem = problem
+        else:
+            log.debug("InfluxDB still failing (%s); next try in %.1f s", problem, delay)
+
+    def _recovered(self) -> None:
+        if not self.healthy:
+            log.info("InfluxDB writes work again after %d failed attempts", self.backoff.failures)
+        self.backoff.succeeded()
+        self.healthy = True
+        self._last_problem = None
+
+
+def _describe(result: WriteResult) -> str:
+    if result.status is None:
+        return result.message or "no answer"
+    hint = ""
+    if result.status in (401, 403):
+        hint = "; check the token or username/password"
+    elif result.status == 404:
+        hint = "; does the database/bucket exist? `jullix-logger check` tells"
+    return f"HTTP {result.status}: {result.message[:200]}{hint}"
+
+
+async def deliver_all(outbox: Outbox, gate: SinkGate, delivery: Delivery, timeout: float
+                      ) -> DrainReport:
+    """Deliver everything committed, waiting out backoffs, for at most `timeout` seconds.
+
+    For one-shot commands (`backfill`): the same gate (migrations first) and the same delivery
+    as the service's flush job, run to the end instead of once a second. What is left when the
+    time is up stays in the outbox for the service (or the next command) to deliver.
+    """
+    total = DrainReport()
+    deadline = time.monotonic() + timeout
+    while outbox.depth() and time.monotonic() < deadline:
+        if await gate.ensure():
+            report = await delivery.drain(deadline=deadline)
+            total.written += report.written
+            total.dead_lettered += report.dead_lettered
+            total.requests += report.requests
+            total.retry = report.retry
+            if not report.retry and not report.written and not report.dead_lettered:
+                break  # nothing moved and nothing to wait for
+            not_before = delivery.backoff.not_before
+        else:
+            not_before = gate.backoff.not_before
+        await asyncio.sleep(max(0.05, min(not_before - time.monotonic(),
+                                          deadline - time.monotonic())))
+    outbox.commit()  # the meta (last write) and counters the drain recorded
+    return total

@@ -1,0 +1,109 @@
+"""The P1 stream as the service runs it: a supervised reader task feeding the outbox.
+
+The source (`logger.sources.p1`) only turns bytes into points; here they go into the outbox, and
+the link state, the telegram rate and the counters go into the outbox's meta table, where
+`status` reads them. A supervisor job restarts the reader task if it ever dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from datetime import UTC, datetime
+
+from logger.config import Settings
+from logger.core.logs import get_logger
+from logger.core.point import Point
+from logger.core.problems import Problems
+from logger.outbox import Outbox, keys
+from logger.sources.p1.decoder import P1Decoder
+from logger.sources.p1.points import P1Reading
+from logger.sources.p1.reader import P1Reader
+
+log = get_logger(__name__)
+
+
+class P1Job:
+    """The P1 reader as a supervised task writing into the outbox."""
+
+    def __init__(self, settings: Settings, outbox: Outbox) -> None:
+        p1 = settings.p1
+        self.outbox = outbox
+        self.problems = Problems(log, on_count=outbox.count)
+        last = outbox.get_meta(keys.P1_LAST_TIME)
+        last_time = None
+        if last:
+            with contextlib.suppress(ValueError):
+                last_time = datetime.fromisoformat(last)
+        self.decoder = P1Decoder(
+            settings.installation,
+            p1.every,
+            self.problems,
+            last_time=last_time,
+            on_valid=self._on_valid,
+        )
+        self.reader = P1Reader(
+            p1.host,
+            p1.port,
+            self.decoder,
+            self._emit,
+            idle_timeout=p1.idle_timeout,
+            on_state=self._on_state,
+        )
+        self.task: asyncio.Task[None] | None = None
+        self.restarts = 0
+        self._recent: deque[float] = deque()
+        outbox.set_meta(keys.P1_ADDRESS, self.reader.address)
+
+    def _emit(self, points: list[Point]) -> None:
+        self.outbox.put(points)
+
+    def _on_valid(self, reading: P1Reading) -> None:
+        self.outbox.count(keys.P1_TELEGRAMS)
+        self.outbox.set_meta(keys.P1_LAST_TIME, reading.time.isoformat())
+        now = time.monotonic()
+        self._recent.append(now)
+        self._trim_rate(now)
+
+    def _trim_rate(self, now: float) -> None:
+        while self._recent and self._recent[0] < now - 60:
+            self._recent.popleft()
+
+    def telegrams_per_minute(self) -> int:
+        self._trim_rate(time.monotonic())
+        return len(self._recent)
+
+    def _on_state(self, state: str, detail: str) -> None:
+        if self.outbox.get_meta(keys.P1_STATE) != state:
+            self.outbox.set_meta(keys.P1_STATE_SINCE,
+                                 datetime.now(UTC).isoformat(timespec="seconds"))
+        self.outbox.set_meta(keys.P1_STATE, state)
+        self.outbox.set_meta(keys.P1_DETAIL, detail)
+
+    async def supervise(self) -> None:
+        """The scheduler's job: (re)start the reader task when it is not running."""
+        task = self.task
+        if task is not None and not task.done():
+            self.outbox.set_meta(keys.P1_RATE, str(self.telegrams_per_minute()))
+            return
+        if task is not None:
+            self.restarts += 1
+            self.outbox.count(keys.P1_READER_RESTARTS)
+            error = None if task.cancelled() else task.exception()
+            log.error(
+                "P1: reader stopped (%s); restarting it",
+                f"{type(error).__name__}: {error}" if error else "cancelled",
+            )
+        self.task = asyncio.create_task(self.reader.run(), name="p1-reader")
+        self.outbox.set_meta(keys.P1_RATE, str(self.telegrams_per_minute()))
+
+    async def stop(self) -> None:
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._on_state("stopped", "")
+        self.outbox.set_meta(keys.P1_RATE, "0")

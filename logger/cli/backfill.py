@@ -1,0 +1,102 @@
+"""`jullix-logger backfill` and `jullix-logger cloud-probe`: the cloud, by hand."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date
+from pathlib import Path
+
+from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from
+from logger.cli.logs import setup_logging
+from logger.cli.progress import day_progress
+from logger.core.belgian_time import parse_bound
+
+
+def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", metavar="DATE",
+                        help="start (YYYY-MM-DD, Belgian day, or ISO time); the time before "
+                        "the first local point counts as a gap (default: lookback_days ago)")
+    parser.add_argument("--until", metavar="DATE",
+                        help="end, inclusive day (default: now); the time after the last "
+                        "local point counts as a gap")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the gaps and the API calls it would make; write nothing")
+
+
+def run_backfill(args: argparse.Namespace) -> int:
+    """0 done (gaps may remain, see the summary), 1 failed, 2 bad arguments or config."""
+    from logger.app.backfill.command import backfill_by_hand
+    from logger.sources.cloud.client import CloudConfigError
+
+    settings = settings_from(args)
+    setup_logging(args.log_level or "INFO")
+    try:
+        since = parse_bound(args.since) if args.since else None
+        until = parse_bound(args.until, end=True) if args.until else None
+    except ValueError as exc:
+        print(f"jullix-logger backfill: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not settings.influx.configured:
+        print("backfill needs InfluxDB to find gaps: [influx] url is empty")
+        return EXIT_FAILED
+    progress, stop_progress = day_progress(sys.stderr, "backfill")
+    try:
+        result = asyncio.run(backfill_by_hand(settings, since, until, args.dry_run, progress))
+    except CloudConfigError as exc:
+        print(f"jullix-logger: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    finally:
+        stop_progress()
+    if result.error:
+        print(f"backfill {result.error}")
+    if result.report is not None:
+        for line in result.report.summary_lines():
+            print(line)
+    if not args.dry_run:
+        print(f"delivered to InfluxDB: {result.delivered} points; waiting in the outbox: "
+              f"{result.left}" + (" (the service delivers them)" if result.left else ""))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day to fetch")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="directory for the files (created)")
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    from logger.sources.cloud.client import CloudClient, CloudConfigError, CloudError
+    from logger.sources.cloud.probe import probe
+
+    settings = settings_from(args)
+    setup_logging(args.log_level or "WARNING")
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"jullix-logger cloud-probe: --date {args.date!r} is not YYYY-MM-DD",
+              file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def fetch() -> list[tuple[str, str]]:
+        client = CloudClient(settings.cloud.url, settings.cloud.token,
+                             timeout=settings.cloud.timeout)
+        try:
+            return await probe(client, settings.cloud.installation_id, day, args.out)
+        finally:
+            await client.close()
+
+    try:
+        results = asyncio.run(fetch())
+    except CloudConfigError as exc:
+        print(f"jullix-logger: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except CloudError as exc:
+        print(f"cloud-probe failed: {exc}")
+        return EXIT_FAILED
+    for path, outcome in results:
+        print(f"{path}: {outcome}")
+    print(f"saved into {args.out} (token redacted); please check the files before sharing "
+          "them: they hold your installation's data")
+    return EXIT_OK

@@ -1,0 +1,26 @@
+"""What every command shares: exit codes, the `-c/--config` option, loading the settings."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from logger.config import Settings, load_settings, resolve_config_path
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="TOML config file (default: $CONFIGURATION_DIRECTORY/config.toml, "
+        "/etc/jullix-logger/config.toml or ./config.toml when present; "
+        "environment variables JULLIX_LOGGER_<SECTION>__<KEY> override it)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return load_settings(resolve_config_path(getattr(args, "config", None)))

@@ -1,0 +1,30 @@
+"""`jullix-logger migrate`: create/upgrade the database or bucket (retention, schema)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from logger.cli.common import EXIT_FAILED, EXIT_OK, settings_from
+from logger.cli.logs import setup_logging
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show what would be done; change nothing")
+
+
+def run(args: argparse.Namespace) -> int:
+    from logger.sink.migrator import format_report, run_migrations
+
+    settings = settings_from(args)
+    setup_logging(args.log_level or "WARNING")
+    if not settings.influx.configured:
+        print("no InfluxDB configured ([influx] url is empty): nothing to migrate",
+              file=sys.stderr)
+        return EXIT_FAILED
+    report = asyncio.run(run_migrations(settings.influx, dry_run=args.dry_run))
+    for line in format_report(report, settings.influx):
+        print(line)
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,78 @@
+"""`jullix-logger status`: what the service's outbox says about its health.
+
+Reads the outbox file read-only, so it works while the service runs (WAL allows a reader next to
+the writer) and after it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from logger.cli.common import settings_from
+from logger.config import Settings
+from logger.core.durations import moment_and_age
+from logger.outbox import Outbox, keys
+
+
+def run(args: argparse.Namespace) -> int:
+    return print_status(settings_from(args), sys.stdout)
+
+
+def print_status(settings: Settings, out: TextIO) -> int:
+    path = settings.outbox.path
+    try:
+        outbox = Outbox(path, read_only=True)
+    except FileNotFoundError:
+        out.write(f"no outbox at {path}: the logger has not run with this config yet\n")
+        return 1
+    try:
+        stats = outbox.stats()
+    finally:
+        outbox.close()
+    meta = stats.meta
+    out.write(f"outbox        {path}\n")
+    out.write(f"  depth       {stats.depth} points waiting ({stats.size_bytes / 1e6:.1f} MB "
+              f"of {settings.outbox.max_mb:g} MB)\n")
+    out.write(f"  dead letter {stats.dead_letters} points InfluxDB refused "
+              "(see `export --dead-letters`)\n")
+    last_write = meta.get(keys.LAST_WRITE_OK)
+    if settings.influx.configured:
+        shown = moment_and_age(float(last_write)) if last_write else "never"
+        out.write(f"influx        {settings.influx.url} last successful write: {shown}\n")
+    else:
+        out.write("influx        not configured: the outbox is the store\n")
+    if settings.p1.enabled or keys.P1_STATE in meta:
+        _print_p1(meta, stats.counters, out)
+    out.write("last sample per source\n")
+    samples = sorted((k.removeprefix(keys.LAST_SAMPLE_PREFIX), v) for k, v in meta.items()
+                     if k.startswith(keys.LAST_SAMPLE_PREFIX))
+    if not samples:
+        out.write("  (none yet)\n")
+    for name, value in samples:
+        out.write(f"  {name:<22} {value}\n")
+    if stats.counters:
+        out.write("counters\n")
+        for name, value in sorted(stats.counters.items()):
+            out.write(f"  {name:<32} {value}\n")
+    return 0
+
+
+def _print_p1(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> None:
+    """P1 link state (as the running service last recorded it), rate and errors by kind."""
+    state = meta.get(keys.P1_STATE, "unknown")
+    since = meta.get(keys.P1_STATE_SINCE)
+    detail = meta.get(keys.P1_DETAIL)
+    line = f"p1            {meta.get(keys.P1_ADDRESS, '')} link {state}"
+    if since:
+        line += f" since {since}"
+    if detail:
+        line += f" ({detail})"
+    out.write(line + "\n")
+    out.write(f"  rate        {meta.get(keys.P1_RATE, '0')} valid telegrams/min, "
+              f"{counters.get(keys.P1_TELEGRAMS, 0)} in total\n")
+    errors = {k.removeprefix("p1_"): v for k, v in counters.items()
+              if k.startswith("p1_") and k != keys.P1_TELEGRAMS and v}
+    shown = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"
+    out.write(f"  errors      {shown}\n")

@@ -1,0 +1,31 @@
+"""The settings layer: models (`settings`), where values come from (`loading`, `credentials`)
+and where files live (`paths`). Imports only `logger.core`."""
+
+from logger.config.loading import ConfigError, load_settings, redacted_dump
+from logger.config.paths import default_state_dir, resolve_config_path
+from logger.config.settings import (
+    BackfillSettings,
+    CloudSettings,
+    InfluxSettings,
+    LocalSettings,
+    LogSettings,
+    OutboxSettings,
+    P1Settings,
+    Settings,
+)
+
+__all__ = [
+    "BackfillSettings",
+    "CloudSettings",
+    "ConfigError",
+    "InfluxSettings",
+    "LocalSettings",
+    "LogSettings",
+    "OutboxSettings",
+    "P1Settings",
+    "Settings",
+    "default_state_dir",
+    "load_settings",
+    "redacted_dump",
+    "resolve_config_path",
+]

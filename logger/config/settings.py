@@ -1,0 +1,151 @@
+"""The settings models: every section and key, with its default and its bounds.
+
+The key names are a contract other tools rely on; every model forbids unknown keys so that a typo
+is an error naming the key and the file, never a silently ignored setting. Where the values come
+from (file, environment, credentials) is `logger.config.loading`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from logger.config.credentials import CredentialsSource
+from logger.config.paths import default_state_dir
+from logger.core.durations import normalise_retention
+
+ENV_PREFIX = "JULLIX_LOGGER_"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LocalSettings(Section):
+    """The box's local HTTP API (Jullix-direct)."""
+
+    enabled: bool = True
+    url: str = "http://jullix.local"
+    interval: float = Field(5.0, ge=1.0, le=3600.0, description="seconds between polls")
+    timeout: float = Field(4.0, gt=0.0, le=60.0, description="per-request timeout, seconds")
+
+    @field_validator("url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            value = "http://" + value
+        return value
+
+
+class P1Settings(Section):
+    """The P1 telegram relay on the box's TCP port."""
+
+    enabled: bool = False
+    host: str = "jullix.local"
+    port: int = Field(12345, ge=1, le=65535)
+    idle_timeout: float = Field(30.0, gt=0.0, description="seconds without bytes = dead link")
+    every: int = Field(1, ge=1, le=3600, description="keep one telegram in this many seconds")
+
+
+class CloudSettings(Section):
+    """The Jullix platform API (mijn.jullix.be)."""
+
+    enabled: bool = False
+    url: str = "https://mijn.jullix.be/api/v1"
+    token: SecretStr | None = None
+    installation_id: str | None = None
+    interval: float = Field(60.0, ge=30.0)
+    realtime: bool = False  # also poll the realtime summary into power_flow (source=cloud)
+    timeout: float = Field(30.0, gt=0.0, le=300.0, description="per-request timeout, seconds")
+
+
+class BackfillSettings(Section):
+    """Repairing gaps of the local series from the cloud history (logger/app/backfill/)."""
+
+    enabled: bool | None = None  # None: follows [cloud] enabled
+    lookback_days: float = Field(7.0, gt=0.0, le=366.0)
+    interval: float = Field(3600.0, ge=60.0, description="seconds between scheduled runs")
+    threshold: float | None = Field(None, gt=0.0, description="default: 3 x [local] interval")
+    recheck_hours: float = Field(3.0, ge=0.0, le=72.0)
+
+
+class InfluxSettings(Section):
+    """Where points go. An empty url keeps everything in the embedded outbox store."""
+
+    url: str = ""
+    api: Literal["v1", "v2"] = "v1"
+    token: SecretStr | None = None
+    org: str = "-"
+    bucket: str = "jullix"
+    database: str = "jullix"
+    username: str | None = None
+    password: SecretStr | None = None
+    retention_policy: str = ""
+    timeout: float = Field(10.0, gt=0.0, le=300.0)
+    batch_size: int = Field(5000, ge=1, le=100_000)
+    # Migrations (logger/sink/migrator.py): applied when `run` starts; how long data is kept.
+    auto_migrate: bool = True
+    retention: str = "INF"
+
+    @field_validator("url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.strip().rstrip("/")
+
+    @field_validator("retention")
+    @classmethod
+    def _check_retention(cls, value: str) -> str:
+        return normalise_retention(value)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url)
+
+
+class OutboxSettings(Section):
+    """The durable queue on disk, which is also the embedded store."""
+
+    path: Path = Field(default_factory=lambda: default_state_dir() / "outbox.sqlite")
+    max_mb: float = Field(200.0, gt=0.0)
+    overflow: Literal["drop_oldest", "drop_newest"] = "drop_oldest"
+    commit_interval: float = Field(1.0, gt=0.0, le=60.0)
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    """All settings. Construct with `load_settings`, which knows where the file is."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        case_sensitive=False,
+    )
+
+    installation: str = Field("home", min_length=1)
+    local: LocalSettings = Field(default_factory=LocalSettings)
+    p1: P1Settings = Field(default_factory=P1Settings)
+    cloud: CloudSettings = Field(default_factory=CloudSettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
+    influx: InfluxSettings = Field(default_factory=InfluxSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: credentials, environment, then the TOML data passed as init.
+        return (CredentialsSource(settings_cls), env_settings, init_settings)

@@ -1,0 +1,86 @@
+"""Belgian local time: the Brussels zone, device time strings, Belgian days.
+
+Everything inside the logger is UTC. Belgian local time appears only where a device or a person
+speaks it: the local meter's `YYMMDDhhmmss` (no DSMR S/W flag, so the repeated autumn hour
+02:00-03:00 is ambiguous; `MeterClock` resolves it the way the meter's clock runs: forward), the
+cloud's per-day history (a Belgian calendar day is 23, 24 or 25 hours long), and dates typed on
+the command line. This module is the one place that knows the zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def parse_compact(text: str) -> datetime:
+    """`YYMMDDhhmmss` as a naive datetime; ValueError on anything else."""
+    if not isinstance(text, str) or len(text) != 12 or not text.isdigit():
+        raise ValueError(f"not a YYMMDDhhmmss time: {text!r}")
+    return datetime.strptime(text, "%y%m%d%H%M%S")
+
+
+def utc_candidates(local: datetime) -> list[datetime]:
+    """Every UTC instant a naive Brussels wall-clock time can mean, earliest first.
+
+    One instant normally; two in the repeated autumn hour. In the skipped spring hour (a time
+    a correct clock never shows) zoneinfo also yields two readings; both are offered.
+    """
+    instants = {local.replace(tzinfo=BRUSSELS, fold=fold).astimezone(UTC) for fold in (0, 1)}
+    return sorted(instants)
+
+
+def is_nonexistent(local: datetime) -> bool:
+    """True for a wall-clock time inside the spring-forward gap."""
+    aware = local.replace(tzinfo=BRUSSELS)
+    return aware.astimezone(UTC).astimezone(BRUSSELS).replace(tzinfo=None) != local
+
+
+class MeterClock:
+    """Resolves a meter's local times to UTC, keeping the meter's time moving forward."""
+
+    def __init__(self, last: datetime | None = None) -> None:
+        self.last = last
+
+    def resolve(self, text: str, received_at: datetime) -> datetime:
+        """The UTC instant of the meter time `text`.
+
+        In the repeated hour the earliest reading after the previous one is chosen, which is
+        what a clock that only moves forward implies. Without a previous reading the instant
+        closest to the receive time wins (the meter's clock is close to real time).
+        """
+        candidates = utc_candidates(parse_compact(text))
+        if len(candidates) == 1:
+            return candidates[0]
+        if self.last is not None:
+            forward = [c for c in candidates if c > self.last]
+            if forward:
+                return forward[0]
+            return candidates[-1]
+        return min(candidates, key=lambda c: abs((c - received_at).total_seconds()))
+
+
+def brussels_day(epoch: int) -> date:
+    """The Belgian calendar day an instant falls on."""
+    return datetime.fromtimestamp(epoch, BRUSSELS).date()
+
+
+def day_bounds(day: date) -> tuple[int, int]:
+    """[start, end) of a Belgian calendar day in epoch seconds (23, 24 or 25 hours)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=BRUSSELS)
+    following = day + timedelta(days=1)
+    end = datetime(following.year, following.month, following.day, tzinfo=BRUSSELS)
+    return int(start.timestamp()), int(end.timestamp())
+
+
+def parse_bound(text: str, end: bool = False) -> datetime:
+    """A time a person typed: `YYYY-MM-DD` (a Belgian day: its start, or with `end` the start
+    of the next day) or an ISO datetime (without a zone: Belgian local time)."""
+    text = text.strip()
+    if len(text) == 10:
+        day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
+        return datetime(day.year, day.month, day.day, tzinfo=BRUSSELS)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=BRUSSELS)

@@ -1,0 +1,105 @@
+"""The one data type every source produces and every sink consumes.
+
+A point's identity in InfluxDB is measurement + tag set + timestamp. Everything here is built so
+that identity is stable: tags are sorted, timestamps are whole seconds taken from the source, and
+every numeric field is a float (InfluxDB fixes a field's type on first write; an integer `0` into a
+float field makes the whole batch fail). Values that InfluxDB cannot store (NaN, infinities) or
+that carry no information (None) never reach a point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from logger.core.line_protocol import format_fields
+from logger.core.line_protocol import series_key as format_series_key
+
+FieldInput = float | int | bool | None
+
+
+def to_epoch_seconds(moment: datetime | int) -> int:
+    """Whole UTC seconds since the epoch; naive datetimes are refused (they hide a zone bug)."""
+    if isinstance(moment, int):
+        return moment
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} has no time zone")
+    return int(moment.timestamp() // 1)
+
+
+def clean_field_value(value: FieldInput) -> float | None:
+    """A storable float for a field value, or None when the value must not be written."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(number):
+        return None
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One InfluxDB point: immutable, float fields only, time in whole UTC seconds."""
+
+    measurement: str
+    tags: tuple[tuple[str, str], ...]
+    fields: tuple[tuple[str, float], ...]
+    time_s: int
+
+    @classmethod
+    def make(
+        cls,
+        measurement: str,
+        tags: Mapping[str, str | None],
+        fields: Mapping[str, FieldInput],
+        time: datetime | int,
+    ) -> Point | None:
+        """Build a point, dropping unusable fields and empty tags; None when no field is left.
+
+        Empty tag values are dropped rather than written because InfluxDB refuses them and
+        because a tag that is sometimes empty would split one series into two.
+        """
+        clean_tags = tuple(
+            sorted((key, str(value)) for key, value in tags.items() if value not in (None, ""))
+        )
+        clean_fields = []
+        for key, value in fields.items():
+            number = clean_field_value(value)
+            if number is not None:
+                clean_fields.append((key, number))
+        if not clean_fields:
+            return None
+        return cls(measurement, clean_tags, tuple(sorted(clean_fields)), to_epoch_seconds(time))
+
+    @property
+    def tag_dict(self) -> dict[str, str]:
+        return dict(self.tags)
+
+    @property
+    def field_dict(self) -> dict[str, float]:
+        return dict(self.fields)
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.time_s, UTC)
+
+    @property
+    def series_key(self) -> str:
+        """Measurement and tags in line-protocol form: the series this point belongs to."""
+        return format_series_key(self.measurement, self.tags)
+
+    @property
+    def identity(self) -> str:
+        """What InfluxDB uses to decide that two writes are the same point."""
+        return f"{self.series_key} {self.time_s}"
+
+    def to_line(self) -> str:
+        """Line protocol with second precision (the writers always send precision=s)."""
+        return f"{self.series_key} {format_fields(self.fields)} {self.time_s}"

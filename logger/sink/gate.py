@@ -1,0 +1,84 @@
+"""The write gate: nothing is written into a database whose migrations did not all succeed.
+
+`SinkGate.ensure()` runs the migrations (logger.sink.migrator) on the first flush and, while they
+fail, again with the project's backoff; until then every point waits in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from logger.config import InfluxSettings
+from logger.core.backoff import Backoff
+from logger.core.logs import get_logger
+from logger.sink.migrator import MigrationReport, run_migrations
+
+log = get_logger(__name__)
+
+
+class SinkGate:
+    """Holds writes back until the migrations have succeeded, retrying them with a backoff.
+
+    `ready` is true at once when there is no InfluxDB or `[influx] auto_migrate = false` (then
+    the database is the user's business, e.g. managed with `jullix-logger migrate`).
+    """
+
+    RETRY_FIRST = 5.0
+    RETRY_MAX = 120.0
+
+    def __init__(self, settings: InfluxSettings) -> None:
+        self.settings = settings
+        self.ready = not settings.configured or not settings.auto_migrate
+        self.state = "ready" if self.ready else "migrations not run yet"
+        self.backoff = Backoff(self.RETRY_FIRST, self.RETRY_MAX)
+        self._last_error: str | None = None
+
+    async def ensure(self) -> bool:
+        """True once the database is migrated; otherwise tries again when the backoff allows."""
+        if self.ready:
+            return True
+        if not self.backoff.ready():
+            return False
+        budget = max(30.0, self.settings.timeout * 10)
+        try:
+            report = await asyncio.wait_for(run_migrations(self.settings), budget)
+        except TimeoutError:
+            report = MigrationReport(error=f"migrations took longer than {budget:.0f} s")
+        if report.ok:
+            self.ready, self.state = True, "ready"
+            self.backoff.succeeded()
+            for line in report.lines:
+                log.info("migration %s", line)
+            log.info(
+                "%s at %s ready: %d migration(s) applied, %d already applied",
+                report.server, self.settings.url, len(report.applied), len(report.already),
+            )
+            return True
+        if report.endpoints_missing:
+            # Nothing can be migrated or recorded through an endpoint that only takes writes,
+            # and nothing was half-applied either: write, and let InfluxDB's answers (a 404
+            # for a missing bucket is retried, never dropped) speak for the database.
+            self.ready, self.state = True, "ready (not migrated)"
+            self.backoff.succeeded()
+            log.warning(
+                "%s: this InfluxDB endpoint takes no migrations; writing without them. Create "
+                "the database/bucket and its retention yourself (`jullix-logger check` tells "
+                "whether writes arrive)", report.error,
+            )
+            return True
+        delay = self.backoff.failed()
+        error = report.error or "unknown error"
+        self.state = ("InfluxDB unreachable" if report.unreachable else "migrations failing")
+        level = logging.WARNING if report.unreachable else logging.ERROR
+        if error != self._last_error:
+            log.log(
+                level,
+                "%s; not writing into a database that is not fully migrated: points stay in "
+                "the outbox; next try in %.0f s (`jullix-logger migrate` shows details)",
+                error, delay,
+            )
+            self._last_error = error
+        else:
+            log.debug("migrations still failing (%s); next try in %.0f s", error, delay)
+        return False

@@ -1,0 +1,153 @@
+"""InfluxDB writers, API v1 and v2.
+
+Two write paths because the InfluxDB most Raspberry Pi owners get from their distribution is 1.6,
+which has only `/write`, while 1.8+, 2.x, Cloud and 3.x all take `/api/v2/write`.
+
+Writers never retry on their own and never raise for HTTP answers: they classify the answer so
+the delivery loop can decide between acknowledging, retrying later, and dead-lettering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from logger.config import InfluxSettings
+from logger.core.backoff import parse_retry_after
+from logger.sink.http import influx_client, v2_token
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    RETRY = "retry"  # the server or the link is not ready: keep the data, try again later
+    REJECT = "reject"  # the server will never take this request as it is
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    outcome: Outcome
+    status: int | None = None
+    message: str = ""
+    retry_after: float | None = None
+
+
+def classify(status: int, body: str, retry_after: str | None = None) -> WriteResult:
+    """Decide what an HTTP answer to a write means for the data in it.
+
+    401/403 and a missing database/bucket (404) are configuration problems, not data
+    problems: the same points will be accepted once the token or database is fixed, so they
+    are retried, never dead-lettered. 400/413/422 reject the content itself.
+    """
+    message = body.strip()[:500]
+    if 200 <= status < 300:
+        return WriteResult(Outcome.OK, status)
+    wait = parse_retry_after(retry_after)
+    if status in (401, 403, 404, 408, 429) or status >= 500:
+        return WriteResult(Outcome.RETRY, status, message, wait)
+    return WriteResult(Outcome.REJECT, status, message)
+
+
+class Writer(Protocol):
+    async def write(self, lines: Sequence[str]) -> WriteResult: ...
+
+    async def close(self) -> None: ...
+
+
+class V1Writer:
+    """`POST /write` with httpx, for InfluxDB 1.x (including Debian's 1.6)."""
+
+    def __init__(self, settings: InfluxSettings) -> None:
+        self._settings = settings
+        self._params = {"db": settings.database, "precision": "s"}
+        if settings.retention_policy:
+            self._params["rp"] = settings.retention_policy
+        self._client = influx_client(settings)
+
+    async def write(self, lines: Sequence[str]) -> WriteResult:
+        body = ("\n".join(lines) + "\n").encode()
+        try:
+            response = await self._client.post("/write", params=self._params, content=body)
+        except httpx.HTTPError as exc:
+            return WriteResult(Outcome.RETRY, None, f"{type(exc).__name__}: {exc}")
+        return classify(response.status_code, response.text, response.headers.get("Retry-After"))
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class V2Writer:
+    """`POST /api/v2/write` through influxdb-client in SYNCHRONOUS mode, in a worker thread.
+
+    SYNCHRONOUS because the client's batching mode drops whatever it buffered on shutdown and
+    retries invisibly; the outbox already batches and retries durably.
+    """
+
+    def __init__(self, settings: InfluxSettings) -> None:
+        from influxdb_client import InfluxDBClient
+        from influxdb_client.client.write_api import SYNCHRONOUS
+
+        self._settings = settings
+        self._client = InfluxDBClient(
+            url=settings.url,
+            token=v2_token(settings),
+            org=settings.org,
+            timeout=int(settings.timeout * 1000),
+            enable_gzip=False,
+        )
+        self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+
+    def _write_blocking(self, body: str) -> WriteResult:
+        from influxdb_client.client.exceptions import InfluxDBError
+        from influxdb_client.domain.write_precision import WritePrecision
+
+        try:
+            self._write_api.write(
+                bucket=self._settings.bucket,
+                org=self._settings.org,
+                record=body,
+                write_precision=WritePrecision.S,
+            )
+        except InfluxDBError as exc:
+            status = getattr(exc, "status", None)
+            if status is None and exc.response is not None:
+                status = exc.response.status
+            if status is None:
+                return WriteResult(Outcome.RETRY, None, str(exc.message or exc)[:500])
+            body_text = _response_text(exc)
+            headers = getattr(exc, "headers", None) or {}
+            return classify(int(status), body_text, _header(headers, "Retry-After"))
+        except Exception as exc:  # urllib3 connection/timeouts: the link, not the data
+            return WriteResult(Outcome.RETRY, None, f"{type(exc).__name__}: {exc}"[:500])
+        return WriteResult(Outcome.OK, 204)
+
+    async def write(self, lines: Sequence[str]) -> WriteResult:
+        return await asyncio.to_thread(self._write_blocking, "\n".join(lines))
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._client.close)
+
+
+def _response_text(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        return body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        return body
+    return str(getattr(exc, "message", "") or "")
+
+
+def _header(headers: Any, name: str) -> str | None:
+    try:
+        return headers.get(name)
+    except AttributeError:
+        return None
+
+
+def make_writer(settings: InfluxSettings) -> Writer:
+    """The writer for the configured API."""
+    return V2Writer(settings) if settings.api == "v2" else V1Writer(settings)

@@ -1,0 +1,2 @@
+"""The box's local HTTP API (Jullix-direct): `collector` fetches, `parse` turns payloads
+into points."""

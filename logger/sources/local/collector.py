@@ -1,0 +1,234 @@
+"""Polling the box's local HTTP API: five endpoints, concurrently, each with its own timeout.
+
+One slow endpoint never delays the others; every answer is classified (ok, absent device type,
+failed) and one poll becomes one `PollResult` with its points. Parsing is
+`logger.sources.local.parse`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import httpx
+
+from logger.core.belgian_time import MeterClock, is_nonexistent, parse_compact
+from logger.core.logs import get_logger
+from logger.core.point import Point
+from logger.core.problems import Problems
+from logger.sources.local.parse import (
+    device_points,
+    grid_power_w,
+    meter_fields,
+    total_power_w,
+)
+from logger.sources.power_flow import power_flow_point
+from logger.sources.values import as_device_list, unwrap
+
+log = get_logger(__name__)
+
+ENDPOINTS = ("meter", "solar", "battery", "charger", "plug")
+
+
+class Status(Enum):
+    OK = "ok"
+    ABSENT = "absent"  # the installation has no such device: normal, not an error
+    FAILED = "failed"  # we could not tell: timeout, 5xx, invalid body
+
+
+@dataclass
+class EndpointResult:
+    name: str
+    status: Status
+    payload: Any = None
+    error: str = ""
+
+
+@dataclass
+class PollResult:
+    points: list[Point] = field(default_factory=list)
+    endpoints: dict[str, EndpointResult] = field(default_factory=dict)
+    meter_time: datetime | None = None
+
+
+class LocalCollector:
+    """Polls the five `/api/ems/*` endpoints and turns one poll into points."""
+
+    def __init__(
+        self,
+        url: str,
+        installation: str,
+        timeout: float,
+        problems: Problems,
+        last_meter_times: dict[str, datetime] | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.installation = installation
+        self.timeout = timeout
+        self.problems = problems
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout), headers={"User-Agent": "jullix-logger"}
+        )
+        self._clocks: dict[str, MeterClock] = {
+            meter_id: MeterClock(last) for meter_id, last in (last_meter_times or {}).items()
+        }
+        self._endpoint_state: dict[str, Status] = {}
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(self, name: str) -> EndpointResult:
+        """One endpoint, classified. Never raises: a collector must outlive any payload."""
+        try:
+            response = await asyncio.wait_for(
+                self._client.get(f"{self.url}/api/ems/{name}"), self.timeout + 1.0
+            )
+        except (TimeoutError, httpx.TimeoutException):
+            return EndpointResult(name, Status.FAILED, error="timed out")
+        except httpx.HTTPError as exc:
+            return EndpointResult(name, Status.FAILED, error=type(exc).__name__)
+        if response.status_code == 404:
+            return EndpointResult(name, Status.ABSENT)
+        if response.status_code != 200:
+            return EndpointResult(name, Status.FAILED, error=f"HTTP {response.status_code}")
+        try:
+            payload = response.json()
+        except ValueError:
+            return EndpointResult(
+                name, Status.FAILED, error=f"invalid JSON: {response.text[:80]!r}"
+            )
+        return EndpointResult(name, Status.OK, payload=payload)
+
+    async def poll(self, received_at: datetime | None = None) -> PollResult:
+        """Fetch all endpoints at once and build this poll's points."""
+        stamp = (received_at or datetime.now(UTC)).replace(microsecond=0)
+        results = await asyncio.gather(*(self.fetch(name) for name in ENDPOINTS))
+        result = PollResult(endpoints={r.name: r for r in results})
+        for r in results:
+            self._note_state(r)
+        device_lists: dict[str, list[dict[str, Any]] | None] = {}
+        for name in ENDPOINTS[1:]:
+            device_lists[name] = self._devices(result.endpoints[name])
+            if device_lists[name]:
+                result.points.extend(
+                    device_points(name, device_lists[name], self.installation, stamp,
+                                  self.problems)
+                )
+        grid = None
+        meter_result = result.endpoints["meter"]
+        if meter_result.status is Status.OK:
+            meter = self._meter_object(meter_result.payload)
+            if meter is not None:
+                grid = grid_power_w(meter)
+                point = self._meter_point(meter, stamp)
+                if point is not None:
+                    result.points.append(point)
+                    result.meter_time = point.time
+
+        def total(name: str) -> float | None:
+            devices = device_lists[name]
+            return None if devices is None else total_power_w(devices)
+
+        flow = power_flow_point(
+            self.installation, stamp, "local", grid, total("solar"), total("battery"),
+            total("charger"),
+        )
+        if flow is not None and grid is not None:
+            result.points.append(flow)
+        return result
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _note_state(self, result: EndpointResult) -> None:
+        """Log when an endpoint changes state, not on every poll."""
+        previous = self._endpoint_state.get(result.name)
+        self._endpoint_state[result.name] = result.status
+        if result.status is Status.FAILED:
+            self.problems.report(
+                f"local_{result.name}_failed",
+                "local /api/ems/%s failed: %s",
+                result.name,
+                result.error,
+            )
+        elif previous is Status.FAILED:
+            log.info("local /api/ems/%s answers again", result.name)
+        elif previous is None and result.status is Status.ABSENT:
+            log.info("local /api/ems/%s: no such device in this installation", result.name)
+
+    def _devices(self, result: EndpointResult) -> list[dict[str, Any]] | None:
+        """The device list, [] when absent, None when unknown (failed or unparseable)."""
+        if result.status is Status.ABSENT:
+            return []
+        if result.status is Status.FAILED:
+            return None
+        devices = as_device_list(result.payload)
+        if devices is None:
+            self.problems.report(
+                f"local_{result.name}_shape",
+                "local /api/ems/%s: unexpected payload shape, skipped: %.200r",
+                result.name,
+                result.payload,
+            )
+        return devices
+
+    def _meter_object(self, payload: Any) -> dict[str, Any] | None:
+        meter = unwrap(payload)
+        if isinstance(meter, list):
+            meter = meter[0] if meter and isinstance(meter[0], dict) else None
+        if not isinstance(meter, dict) or not meter:
+            self.problems.report(
+                "local_meter_shape",
+                "local /api/ems/meter: not a meter object, skipped: %.200r",
+                payload,
+            )
+            return None
+        return meter
+
+    def _meter_point(self, meter: dict[str, Any], received_at: datetime) -> Point | None:
+        meter_id = meter.get("meter")
+        if not isinstance(meter_id, str | int) or not str(meter_id).strip():
+            self.problems.report(
+                "local_meter_no_id", "local meter payload has no meter id; meter point skipped"
+            )
+            return None
+        meter_id = str(meter_id).strip()
+        raw_time = meter.get("time")
+        try:
+            naive = parse_compact(str(raw_time) if isinstance(raw_time, int) else raw_time)
+        except ValueError:
+            self.problems.report(
+                "local_meter_time",
+                "local meter time %.40r is not YYMMDDhhmmss; meter point skipped",
+                raw_time,
+            )
+            return None
+        if is_nonexistent(naive):
+            self.problems.report(
+                "local_meter_time_gap",
+                "local meter time %s does not exist in Brussels (spring-forward gap)",
+                raw_time,
+            )
+        clock = self._clocks.setdefault(meter_id, MeterClock())
+        moment = clock.resolve(naive.strftime("%y%m%d%H%M%S"), received_at)
+        if clock.last is not None and moment == clock.last:
+            return None  # the same reading again: already written
+        if clock.last is not None and moment < clock.last:
+            self.problems.report(
+                "local_meter_time_backwards",
+                "local meter time went backwards from %s to %s",
+                clock.last.isoformat(),
+                moment.isoformat(),
+                level=logging.INFO,
+            )
+        clock.last = moment
+        tags = {"installation": self.installation, "meter_id": meter_id}
+        return Point.make("meter", tags, meter_fields(meter), moment)
+
+    @property
+    def last_meter_times(self) -> dict[str, datetime]:
+        return {k: c.last for k, c in self._clocks.items() if c.last is not None}

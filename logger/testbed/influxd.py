@@ -1,0 +1,363 @@
+"""A private, throw-away InfluxDB 1.x server: for the demo and the integration tests.
+
+`InfluxServer` runs the real `influxd` binary (Debian's `influxdb` package, 1.6.x) with a config
+derived from `influxd config`: every on-disk path lives in a temp dir, HTTP and RPC listen on free
+loopback ports, usage reporting is off and logging is quiet. It never touches a system instance on
+:8086. `stop()` + `start()` (or `restart()`) keep the data dir and the HTTP port, so a test can take
+InfluxDB away for a while and bring it back at the same URL.
+
+Only the standard library is used, so the test fixtures built on it do not depend on the rest of
+the package.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .influxd_config import InfluxdConfig, influxd_path, toml_str
+from .ports import free_port
+
+__all__ = ["InfluxQueryError", "InfluxServer", "InfluxServerError", "free_port", "influxd_path",
+           "quote_ident"]
+
+_DEFAULT_DATA_ROOT = "/var/lib/influxdb"
+_ADDR_IN_USE = re.compile(r"address already in use", re.IGNORECASE)
+
+
+class InfluxServerError(RuntimeError):
+    """influxd could not be started, stopped or queried."""
+
+
+class InfluxQueryError(InfluxServerError):
+    """An InfluxQL statement failed (HTTP error or an `error` in the JSON answer)."""
+
+
+def _set_pdeathsig() -> None:  # runs in the child between fork and exec
+    """Make influxd die with the test process, even if pytest is SIGKILLed (Linux only)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class InfluxServer:
+    """A private influxd on 127.0.0.1 with its own temp dir.
+
+    >>> srv = InfluxServer().start()
+    >>> srv.create_database("x"); srv.write("x", "m f=1 1700000000"); srv.points("x", "m")
+    [{'time': 1700000000, 'f': 1.0}]
+    >>> srv.close()
+    """
+
+    def __init__(
+        self,
+        binary: str | None = None,
+        *,
+        startup_timeout: float = 30.0,
+        stop_timeout: float = 15.0,
+        log_level: str = "error",
+    ) -> None:
+        found = binary or influxd_path()
+        if not found:
+            raise InfluxServerError("no influxd binary found (install the Debian package influxdb)")
+        self.binary = found
+        self.startup_timeout = startup_timeout
+        self.stop_timeout = stop_timeout
+        self.log_level = log_level
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="jullix-influxd-"))
+        self.data_root = self.tmpdir / "influxdb"
+        self.config_path = self.tmpdir / "influxdb.conf"
+        self.log_path = self.tmpdir / "influxd.log"
+        self.http_port: int | None = None
+        self.rpc_port: int | None = None
+        self.startup_seconds: float | None = None  # how long the last start() took
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._closed = False
+        atexit.register(self._kill_at_exit)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def __enter__(self) -> InfluxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        if self.http_port is None:
+            raise InfluxServerError("server was never started: no URL yet")
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self.is_running and self._proc else None
+
+    def start(self) -> InfluxServer:
+        """Start influxd (no-op if running). After a stop() it comes back on the same HTTP port."""
+        if self._closed:
+            raise InfluxServerError("server is closed")
+        if self.is_running:
+            return self
+        keep_http_port = self.http_port is not None
+        began = time.monotonic()
+        last_error = ""
+        for attempt in range(8 if keep_http_port else 5):
+            if not keep_http_port:
+                self.http_port = free_port()
+            self.rpc_port = free_port(exclude={self.http_port or 0})
+            ok, last_error = self._try_start()
+            if ok:
+                self.startup_seconds = time.monotonic() - began
+                return self
+            if not _ADDR_IN_USE.search(last_error):
+                break  # not a port race: do not retry
+            time.sleep(0.25 * (attempt + 1) if keep_http_port else 0.05)
+        raise InfluxServerError(
+            f"influxd did not start (http port {self.http_port}, rpc port {self.rpc_port})"
+            f"; log tail:\n{last_error}"
+        )
+
+    def stop(self) -> None:
+        """SIGTERM, wait, SIGKILL if needed. Keeps the data dir and the HTTP port for start()."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def kill(self) -> None:
+        """SIGKILL (simulates a crash); start() brings it back on the same port."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def restart(self) -> InfluxServer:
+        self.stop()
+        return self.start()
+
+    def close(self) -> None:
+        """Stop the server and delete its temp dir (data included)."""
+        if self._closed:
+            return
+        try:
+            self.stop()
+        finally:
+            self._closed = True
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            atexit.unregister(self._kill_at_exit)
+
+    def _kill_at_exit(self) -> None:
+        with contextlib.suppress(Exception):
+            self.kill()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _render_config(self) -> str:
+        default = subprocess.run(
+            [self.binary, "config"],
+            capture_output=True,
+            check=True,
+            timeout=30,
+            env=self._child_env(),
+        ).stdout.decode()
+        cfg = InfluxdConfig(default)
+        cfg.replace_everywhere(_DEFAULT_DATA_ROOT, str(self.data_root))
+        cfg.replace_everywhere("/var/run/influxdb.sock", str(self.tmpdir / "influxdb.sock"))
+        cfg.set("", "reporting-disabled", "true")
+        if any(line.startswith("reporting-enabled") for line in cfg.lines):  # Debian's variant
+            cfg.set("", "reporting-enabled", "false")
+        cfg.set("", "bind-address", toml_str(f"127.0.0.1:{self.rpc_port}"))
+        cfg.set("meta", "dir", toml_str(str(self.data_root / "meta")))
+        cfg.set("meta", "logging-enabled", "false")
+        cfg.set("data", "dir", toml_str(str(self.data_root / "data")))
+        cfg.set("data", "wal-dir", toml_str(str(self.data_root / "wal")))
+        cfg.set("data", "query-log-enabled", "false")
+        cfg.set("http", "bind-address", toml_str(f"127.0.0.1:{self.http_port}"))
+        cfg.set("http", "log-enabled", "false")
+        cfg.set("http", "unix-socket-enabled", "false")
+        cfg.set("monitor", "store-enabled", "false")  # no _internal database, less disk churn
+        cfg.set("continuous_queries", "log-enabled", "false")
+        cfg.set("logging", "level", toml_str(self.log_level))
+        cfg.set("logging", "suppress-logo", "true")
+        text = cfg.text()
+        if _DEFAULT_DATA_ROOT in text:  # paranoia: never write into the system instance's dir
+            raise InfluxServerError("config still points at /var/lib/influxdb")
+        return text
+
+    @staticmethod
+    def _child_env() -> dict[str, str]:
+        # INFLUXDB_* variables override the config file in influxd: keep them out.
+        return {k: v for k, v in os.environ.items() if not k.startswith("INFLUXDB_")}
+
+    def _try_start(self) -> tuple[bool, str]:
+        self.data_root.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(self._render_config())
+        log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- starting influxd on 127.0.0.1:{self.http_port} ---\n".encode())
+            log.flush()
+            self._proc = subprocess.Popen(
+                [self.binary, "-config", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._child_env(),
+                start_new_session=True,  # a Ctrl-C in the terminal goes to pytest, not to influxd
+                preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None,
+            )
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._proc = None
+                return False, self._log_since(log_offset)
+            if self._owns_http_port() and self._ping():
+                return True, ""
+            time.sleep(0.05)
+        self.kill()
+        return False, f"no 204 from /ping within {self.startup_timeout:.0f} s\n" + self._log_since(
+            log_offset
+        )
+
+    def _log_since(self, offset: int) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-40:])
+
+    def _ping(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/ping", timeout=2) as resp:
+                return resp.status == 204
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def _owns_http_port(self) -> bool:
+        """Is the listener on our HTTP port ours (and not the winner of a port race)?"""
+        if self._proc is None or self._proc.poll() is not None:
+            return False
+        try:
+            inodes = set()
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+                parts = line.split()
+                local, state, inode = parts[1], parts[3], parts[9]
+                if state == "0A" and int(local.split(":")[1], 16) == self.http_port:
+                    inodes.add(inode)
+            fd_dir = Path(f"/proc/{self._proc.pid}/fd")
+            for fd in fd_dir.iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:[") and target[8:-1] in inodes:
+                        return True
+            return False
+        except (OSError, ValueError, IndexError):
+            return True  # no /proc (not Linux): trust the alive process
+
+    # -- HTTP helpers ----------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, params: dict[str, str], body: bytes | None = None
+    ) -> tuple[int, bytes]:
+        url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
+        req = urllib.request.Request(url, data=body, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def query(self, q: str, db: str | None = None, *, epoch: str | None = "s") -> dict[str, Any]:
+        """InfluxQL via POST /query: the JSON answer, or InfluxQueryError."""
+        params = {"q": q}
+        if db:
+            params["db"] = db
+        if epoch:
+            params["epoch"] = epoch
+        status, body = self._request("POST", "/query", params)
+        try:
+            answer = json.loads(body) if body else {}
+        except ValueError as err:
+            raise InfluxQueryError(f"{q!r}: HTTP {status}, not JSON: {body[:200]!r}") from err
+        if status != 200 or "error" in answer:
+            raise InfluxQueryError(f"{q!r}: HTTP {status}: {answer.get('error', body[:200])}")
+        for result in answer.get("results", []):
+            if "error" in result:
+                raise InfluxQueryError(f"{q!r}: {result['error']}")
+        return answer
+
+    def write(
+        self, db: str, lines: str | bytes, precision: str = "s", rp: str | None = None
+    ) -> None:
+        """Write line protocol via the v1 /write endpoint; raises unless 204."""
+        params = {"db": db, "precision": precision}
+        if rp:
+            params["rp"] = rp
+        body = lines.encode() if isinstance(lines, str) else lines
+        status, answer = self._request("POST", "/write", params, body)
+        if status != 204:
+            raise InfluxQueryError(f"/write to {db}: HTTP {status}: {answer[:300]!r}")
+
+    def create_database(self, name: str) -> None:
+        self.query(f"CREATE DATABASE {quote_ident(name)}")
+
+    def drop_database(self, name: str) -> None:
+        self.query(f"DROP DATABASE {quote_ident(name)}")
+
+    def databases(self) -> list[str]:
+        series = self.query("SHOW DATABASES")["results"][0].get("series", [])
+        return [row[0] for s in series for row in s.get("values", [])]
+
+    def points(self, db: str, measurement: str, where: str | None = None) -> list[dict[str, Any]]:
+        """All rows of a measurement (tags and fields), oldest first, `time` in epoch seconds."""
+        q = f"SELECT * FROM {quote_ident(measurement)}"
+        if where:
+            q += f" WHERE {where}"
+        answer = self.query(q, db=db, epoch="s")
+        rows: list[dict[str, Any]] = []
+        for result in answer.get("results", []):
+            for series in result.get("series", []):
+                columns = series["columns"]
+                rows.extend(dict(zip(columns, values, strict=True)) for values in series["values"])
+        rows.sort(key=lambda r: r["time"])
+        return rows
+
+
+def quote_ident(name: str) -> str:
+    """An InfluxQL double-quoted identifier."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
