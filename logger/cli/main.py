@@ -1,71 +1,91 @@
 """`jullix-logger`: the parser, one subcommand per module of `logger.cli`, and the exit codes.
 
+Only the chosen command's module is imported (and only its arguments are added): `run` then
+never loads the simulator, the demo or the cloud code, which keeps the service's memory down.
+
 Exit codes: 0 success, 1 a check or command failed, 2 a configuration or usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from logger.cli import backfill, check, demo, export, migrate, run, simulate, status
 from logger.cli.common import EXIT_CONFIG, EXIT_OK, add_config_option
 from logger.config import ConfigError
 from logger.core.version import __version__
 
-Command = Callable[[argparse.Namespace], int]
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    module: str  # in logger.cli
+    run: str  # the function taking the parsed arguments, returning the exit code
+    help: str
+    arguments: str | None = None  # the function adding the command's own arguments
+    config: bool = True
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS = (
+    Command("run", "run", "run", "run the logger service (until SIGTERM/SIGINT)",
+            "add_arguments"),
+    Command("check", "check", "run",
+            "test every configured source and InfluxDB; one line each; exit 0 when all pass"),
+    Command("status", "status", "run",
+            "show outbox depth, last successful write, last sample per source, error counters"),
+    Command("migrate", "migrate", "run",
+            "create/upgrade the InfluxDB database or bucket (retention, schema); "
+            "`run` does this by itself unless [influx] auto_migrate = false", "add_arguments"),
+    Command("export", "export", "run",
+            "write what the embedded store (outbox) holds as InfluxDB line protocol",
+            "add_arguments"),
+    Command("backfill", "backfill", "run_backfill",
+            "find gaps of the local series in InfluxDB and repair them from the Jullix cloud "
+            "history, through the outbox; prints a summary", "add_backfill_arguments"),
+    Command("cloud-probe", "backfill", "run_probe",
+            "save the raw cloud answers (history, statistics) for one day, token redacted, "
+            "so the undocumented format can be checked", "add_probe_arguments"),
+    Command("simulate", "simulate", "run", "serve a simulated Jullix box on loopback",
+            "add_arguments", config=False),
+    Command("demo", "demo", "run", "start the simulator and the logger, then show what was logged",
+            "add_arguments"),
+)
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv`, only the command it names gets its module and arguments."""
+    chosen = None if argv is None else _chosen(argv)
     parser = argparse.ArgumentParser(
         prog="jullix-logger",
         description="Record a Jullix energy box's data into InfluxDB, without loss or duplicates.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def add(name: str, func: Command, text: str, config: bool = True,
-            arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
-        p = sub.add_parser(name, help=text, description=text)
-        if config:
+    for command in COMMANDS:
+        p = sub.add_parser(command.name, help=command.help, description=command.help)
+        if command.config:
             add_config_option(p)
         p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                        help="override [log] level")
-        if arguments is not None:
-            arguments(p)
-        p.set_defaults(func=func)
-
-    add("run", run.run, "run the logger service (until SIGTERM/SIGINT)",
-        arguments=run.add_arguments)
-    add("check", check.run,
-        "test every configured source and InfluxDB; one line each; exit 0 when all pass")
-    add("status", status.run,
-        "show outbox depth, last successful write, last sample per source, error counters")
-    add("migrate", migrate.run,
-        "create/upgrade the InfluxDB database or bucket (retention, schema); "
-        "`run` does this by itself unless [influx] auto_migrate = false",
-        arguments=migrate.add_arguments)
-    add("export", export.run,
-        "write what the embedded store (outbox) holds as InfluxDB line protocol",
-        arguments=export.add_arguments)
-    add("backfill", backfill.run_backfill,
-        "find gaps of the local series in InfluxDB and repair them from the Jullix cloud "
-        "history, through the outbox; prints a summary",
-        arguments=backfill.add_backfill_arguments)
-    add("cloud-probe", backfill.run_probe,
-        "save the raw cloud answers (history, statistics) for one day, token redacted, "
-        "so the undocumented format can be checked", arguments=backfill.add_probe_arguments)
-    add("simulate", simulate.run, "serve a simulated Jullix box on loopback (local API)",
-        config=False, arguments=simulate.add_arguments)
-    add("demo", demo.run, "start the simulator and the logger, then show what was logged",
-        arguments=demo.add_arguments)
+        if argv is not None and command.name != chosen:
+            continue
+        module = importlib.import_module(f"logger.cli.{command.module}")
+        if command.arguments:
+            getattr(module, command.arguments)(p)
+        p.set_defaults(func=getattr(module, command.run))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(arguments).parse_args(arguments)
     try:
         return int(args.func(args))
     except ConfigError as exc:
