@@ -395,7 +395,7 @@ def outbox_depth(path: Path) -> int:
 def test_a_backfill_killed_while_writing_loses_and_duplicates_nothing_on_rerun(
         tmp_path, influxd, influx_db, token):
     sim = SimulatorProcess(tmp_path, "--cloud-token", token, "--cloud-resolution", "5",
-                           "--cloud-history-days", "0", "--speed", "0", "--seed", "5")
+                           "--cloud-history-days", "1", "--speed", "0", "--seed", "5")
     proxy = FaultProxy(influxd.url).start()
     try:
         now = int(datetime.fromisoformat(sim.control("GET", "clock")["utc"]).timestamp())
