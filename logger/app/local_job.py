@@ -61,7 +61,7 @@ class LocalJob:
         finally:
             self.task = None
         self.polls += 1
-        self.outbox.put(result.points)
+        self.outbox.put(result.points, source="local")
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for name, endpoint in result.endpoints.items():
             self.outbox.set_meta(keys.local_endpoint_status(name), endpoint.status.value)

@@ -58,7 +58,7 @@ class P1Job:
         outbox.set_meta(keys.P1_ADDRESS, self.reader.address)
 
     def _emit(self, points: list[Point]) -> None:
-        self.outbox.put(points)
+        self.outbox.put(points, source="p1")
 
     def _on_valid(self, reading: P1Reading) -> None:
         self.outbox.count(keys.P1_TELEGRAMS)
