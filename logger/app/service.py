@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from logger.app.alerts import clear_stale
 from logger.app.delivery import Delivery, DrainReport
 from logger.app.local_job import LocalJob
 from logger.app.systemd import Supervisor
@@ -51,6 +52,7 @@ class Service:
             settings.outbox.path, settings.outbox.max_mb, settings.outbox.overflow
         )
         self.problems = Problems(log, on_count=self.outbox.count)
+        clear_stale(self.outbox)  # warnings of an earlier run (logger/app/alerts.py)
         self.delivery: Delivery | None = None
         if settings.influx.configured:
             self.delivery = Delivery(
