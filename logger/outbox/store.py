@@ -252,6 +252,11 @@ class Outbox:
     def depth(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
+    def oldest_accepted_at(self) -> float | None:
+        """When the oldest waiting point was committed (epoch seconds); None when empty."""
+        row = self._db.execute("SELECT accepted_at FROM outbox ORDER BY id LIMIT 1").fetchone()
+        return None if row is None else float(row[0])
+
     def iter_lines(self, dead_letters: bool = False) -> Iterable[str]:
         """Every stored line in acceptance order, for `export`."""
         table = "dead_letter" if dead_letters else "outbox"
