@@ -22,7 +22,6 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,7 +115,7 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
                            "--cloud-resolution", "1", "--cloud-history-days", "0")
     config = write_config(tmp / "config.toml", {
         "local": {"url": sim.url, "interval": 1.0, "timeout": 0.8},
-        "p1": {"enabled": True, "host": "127.0.0.1", "port": p1_port, "idle_timeout": 5.0},
+        "p1": {"enabled": True, "host": "127.0.0.1", "port": p1_port, "idle_timeout": 15.0},
         "cloud": {"enabled": True, "url": f"{sim.url}/api/v1", "token": TOKEN},
         "backfill": {"enabled": False},  # the scheduled job waits a minute: the command runs
         "influx": {"url": influxd.url, "database": db, "timeout": 3.0},
@@ -135,6 +134,8 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
         backfill = cli("backfill", "-c", str(config))
         assert re.search(r"points written: [1-9]", backfill), backfill
         time.sleep(5)  # health points that carry the backfill's outcome
+        sim.control("POST", "faults", {"p1": {"paused": True}})  # P1 counters hold still
+        time.sleep(1.5)
         status_before = cli("status", "-c", str(config))
         metrics = get(base + "/metrics")[1]
         healthz = get(base + "/healthz")
@@ -281,12 +282,16 @@ def test_metrics_during_the_run_show_what_status_shows(recorded):
     before = status_counters(recorded.status_before)
     after = status_counters(recorded.status_after)
     metrics = metric_values(recorded.metrics)
-    # Counters only grow: the scrape between two `status` runs lies between their values.
+    # Counters only grow: the scrape between two `status` runs lies between their values, and
+    # equals them where they held still (P1 paused, the outage and the backfill over).
     assert after.keys() >= before.keys()
     for name, value in after.items():
         sample = metric_for_counter(name)
         assert sample in metrics, (name, sample)
         assert before.get(name, 0) <= metrics[sample] <= value, (name, before.get(name), value)
+    still = {name for name, value in after.items() if before.get(name) == value}
+    assert {"p1_telegrams", "local_meter_failed", "backfill_points", "backfill_gaps_repaired",
+            "accepted.backfill.power_flow", "accepted.p1.p1"} <= still, still
     for name in ("accepted.local.meter", "accepted.p1.p1", "accepted.backfill.power_flow",
                  "accepted.health._jullix_health", "points_written", "p1_telegrams",
                  "local_meter_failed", "backfill_gaps_repaired", "backfill_points"):
@@ -300,5 +305,5 @@ def test_metrics_during_the_run_show_what_status_shows(recorded):
     assert metrics["jullix_dead_letter_points"] == dead
     assert metrics["jullix_p1_link_up"] == 1 and "link connected" in recorded.status_after
     assert metrics["jullix_backfill_gaps_open"] == 0 and metrics["jullix_healthy"] == 1
-    assert metrics["jullix_p1_seconds_since_last_telegram"] < 5
+    assert 1 <= metrics["jullix_p1_seconds_since_last_telegram"] < 15  # paused 1.5 s before
     assert recorded.healthz == (200, "ok\n")
