@@ -2,7 +2,7 @@
 
 One real run loads a real influxd: `python -m logger run` against `python -m logger simulate`
 with every local device type (solar, battery, charger, plug), the P1 stream and a cloud backfill
-(`python -m logger backfill`) of a gap made on purpose (the local API down for 8 s), plus the
+(`python -m logger backfill`) of a gap made on purpose (the local API down for 6 s), plus the
 logger's own `_jullix_health` points and the `[http]` endpoint. Then every query of every
 dashboard in `grafana/dashboards/` runs against it with Grafana's variables substituted, so a
 schema change that breaks a panel fails here. A new dashboard is picked up by its file alone;
@@ -128,12 +128,12 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
     try:
         start = int(time.time()) - 600  # a "last 15 minutes" view: M-Bus captures are older
         wait_until(lambda: get(base + "/healthz")[0] == 200, 30, what="the endpoint")
+        time.sleep(6)
+        sim.set_faults(down_seconds=6)  # the gap the backfill repairs (threshold: 3 s)
         time.sleep(10)
-        sim.set_faults(down_seconds=8)  # the gap the backfill repairs
-        time.sleep(14)
         backfill = cli("backfill", "-c", str(config))
         assert re.search(r"points written: [1-9]", backfill), backfill
-        time.sleep(5)  # health points that carry the backfill's outcome
+        time.sleep(4)  # health points (every 2 s) that carry the backfill's outcome
         sim.control("POST", "faults", {"p1": {"paused": True}})  # P1 counters hold still
         time.sleep(1.5)
         status_before = cli("status", "-c", str(config))
