@@ -7,6 +7,7 @@ reads the running logger's journal and `status`.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import time
@@ -16,9 +17,12 @@ import pytest
 from harness import Process, SimulatorProcess, wait_until, write_config
 
 from logger.app.alerts import CONFIRM, CaptarConsent, ClockSkew, DeviceTypes, active_warnings
+from logger.app.local_job import LocalJob
 from logger.cli.status import print_status
 from logger.config import OutboxSettings, Settings
+from logger.core.problems import Problems
 from logger.outbox import Outbox
+from logger.sources.local.collector import EndpointResult, PollResult, Status
 from logger.testbed.influxd import free_port
 
 WARN_LOGGER = "jullix_logger.app.alerts"
@@ -86,6 +90,26 @@ def test_a_device_type_that_disappears_warns_once_and_a_failed_answer_is_not_a_r
     devices.observe(["solar", "battery"], ["charger", "plug"])
     assert active_warnings(outbox.stats().meta) == {}
     assert len(warnings_logged(caplog, logging.INFO)) == 1
+
+
+def test_the_local_job_tells_a_failed_answer_from_an_empty_one(tmp_path, caplog):
+    outbox = Outbox(tmp_path / "o.sqlite")
+    problems = Problems(logging.getLogger("test"))
+    job = LocalJob(Settings(local={"url": "http://127.0.0.1:9"}), outbox, problems)
+
+    def poll(solar: EndpointResult) -> PollResult:
+        return PollResult(endpoints={"solar": solar,
+                                     "battery": EndpointResult("battery", Status.ABSENT)})
+
+    job._observe_device_types(poll(EndpointResult("solar", Status.OK, payload=[{"id": "x"}])))
+    for _ in range(10):  # timeouts, 5xx, a payload that is not a device list: not a removal
+        job._observe_device_types(poll(EndpointResult("solar", Status.FAILED, error="timed out")))
+        job._observe_device_types(poll(EndpointResult("solar", Status.OK, payload="garbage")))
+    assert warnings_logged(caplog) == []
+    for _ in range(CONFIRM):
+        job._observe_device_types(poll(EndpointResult("solar", Status.OK, payload={"data": []})))
+    assert list(active_warnings(outbox.stats().meta)) == ["local_solar_gone"]
+    asyncio.run(job.close())
 
 
 def test_a_meter_clock_more_than_two_minutes_off_warns_once(tmp_path, caplog):
