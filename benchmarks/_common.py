@@ -67,7 +67,8 @@ class Stack:
     """influxd + simulator + logger, all private, torn down on exit."""
 
     def __init__(self, tmp: Path, local_interval: float = 5.0, p1: bool = False,
-                 sim_args: tuple[str, ...] = ("--devices", "solar,battery")) -> None:
+                 sim_args: tuple[str, ...] = ("--devices", "solar,battery"),
+                 http: bool = False) -> None:
         self.tmp = tmp
         self.influx = InfluxServer().start()
         extra = list(sim_args)
@@ -82,6 +83,11 @@ class Stack:
         }
         if self.p1_port:
             sections["p1"] = {"enabled": True, "host": "127.0.0.1", "port": self.p1_port}
+        self.http_url = None
+        if http:  # the opt-in /metrics and /healthz endpoint
+            port = free_port()
+            sections["http"] = {"listen": f"127.0.0.1:{port}"}
+            self.http_url = f"http://127.0.0.1:{port}"
         self.config = write_config(tmp / "config.toml", sections, installation="bench")
         self.logger = Process(["run", "-c", str(self.config)], tmp / "logger.log")
 

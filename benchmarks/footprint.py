@@ -1,7 +1,8 @@
 """Steady-state footprint of the logger process at nominal load.
 
 Nominal load: the local API polled every 5 s (the default) with solar and battery; `--p1` adds
-the P1 stream at 1 telegram/s from the simulator (the logger's [p1] source). The logger runs as
+the P1 stream at 1 telegram/s from the simulator (the logger's [p1] source); `--http` turns on
+the `[http]` endpoint and scrapes `/metrics` every 15 s (a Prometheus default). The logger runs as
 `python -m logger run` against the simulator and a private influxd. Measured on the logger's
 process only:
 
@@ -9,7 +10,7 @@ process only:
 - CPU: (utime + stime) from /proc/<pid>/stat over the steady window (after `--warmup`) divided
   by the wall seconds of that window, i.e. the fraction of one core.
 
-    .venv/bin/python benchmarks/footprint.py [--seconds 60] [--warmup 10] [--p1]
+    .venv/bin/python benchmarks/footprint.py [--seconds 60] [--warmup 10] [--p1] [--http]
 
 Prints one JSON object; targets: peak RSS <= 60 MB, CPU <= 1 % of one core.
 """
@@ -20,6 +21,7 @@ import argparse
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,15 +35,23 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
     parser.add_argument("--interval", type=float, default=5.0, help="local poll interval")
     parser.add_argument("--p1", action="store_true", help="also the P1 stream at 1 Hz")
+    parser.add_argument("--http", action="store_true",
+                        help="also [http] listen, /metrics scraped every 15 s")
     args = parser.parse_args()
+    scrapes = 0
     with tempfile.TemporaryDirectory(prefix="jullix-bench-") as tmp:
-        stack = Stack(Path(tmp), local_interval=args.interval, p1=args.p1)
+        stack = Stack(Path(tmp), local_interval=args.interval, p1=args.p1, http=args.http)
         try:
             time.sleep(args.warmup)
             cpu0, wall0 = cpu_seconds(stack.pid), time.monotonic()
             rss = []
             deadline = wall0 + args.seconds
+            next_scrape = wall0
             while time.monotonic() < deadline:
+                if stack.http_url and time.monotonic() >= next_scrape:
+                    with urllib.request.urlopen(stack.http_url + "/metrics", timeout=10) as r:
+                        scrapes += int(r.status == 200 and b"jullix_healthy" in r.read())
+                    next_scrape += 15.0
                 rss.append(proc_status(stack.pid)["VmRSS"])
                 sleep_until(min(deadline, time.monotonic() + 1.0))
             cpu1, wall1 = cpu_seconds(stack.pid), time.monotonic()
@@ -54,7 +64,8 @@ def main() -> int:
     emit({
         "benchmark": "footprint",
         "machine": machine(),
-        "load": {"local_interval_s": args.interval, "p1_hz": 1 if args.p1 else 0},
+        "load": {"local_interval_s": args.interval, "p1_hz": 1 if args.p1 else 0,
+                 "http_metrics_scrapes": scrapes if args.http else None},
         "window_s": round(wall1 - wall0, 1),
         "peak_rss_mb": round(status["VmHWM"] / 1024, 1),
         "rss_end_mb": round(status["VmRSS"] / 1024, 1),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 
@@ -100,11 +102,19 @@ def test_status_without_an_outbox_says_so(tmp_path):
 
 
 @pytest.mark.integration
-def test_demo_logs_the_simulator_into_influxdb(tmp_path, influxd):
-    result = cli("demo", "--seconds", "5", timeout=120)
+def test_demo_logs_all_three_sources_and_repairs_its_own_gap_from_the_cloud(tmp_path, influxd):
+    result = cli("demo", "--seconds", "16", timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+    store = re.search(r"remove it:   rm -r (\S+)", result.stdout).group(1)
+    shutil.rmtree(store)  # the demo keeps its store for the user to look at
+    assert re.search(r"P1: [1-9]\d* valid telegrams read", result.stdout), result.stdout
+    assert re.search(r"points written: [1-9]", result.stdout), result.stdout
+    assert "gaps that remain: 0" in result.stdout
+    assert re.search(r"power_flow by source: cloud [1-9]\d*, local", result.stdout)
+    assert "export it:   jullix-logger export -c" in result.stdout
     # A system InfluxDB on :8086 is preferred when one answers; otherwise a private one.
     assert ("a private influxd started for this demo" in result.stdout
             or "InfluxDB at http://127.0.0.1:8086" in result.stdout)
-    for measurement in ("meter", "solar", "battery", "power_flow"):
+    for measurement in ("meter", "solar", "battery", "charger", "plug", "power_flow", "p1",
+                        "p1_peak", "p1_mbus"):
         assert f"\n{measurement}" in result.stdout

@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
-from logger.app.delivery import Backoff, Delivery
+from logger.app.delivery import Backoff, Delivery, error_class
 from logger.config import InfluxSettings
 from logger.core.point import Point
 from logger.outbox import Outbox
-from logger.sink.writers import Outcome, classify, make_writer
+from logger.sink.writers import Outcome, WriteResult, classify, make_writer
 
 
 def points(n: int, measurement: str = "m") -> list[Point]:
@@ -39,6 +39,16 @@ def test_answers_are_classified_by_what_they_mean_for_the_data():
     assert classify(429, "", "7").retry_after == 7.0
 
 
+def test_failed_writes_are_counted_by_what_an_operator_would_do_about_them():
+    assert error_class(classify(400, "field type conflict")) == "rejected"
+    assert error_class(classify(401, "")) == "auth" == error_class(classify(403, ""))
+    assert error_class(classify(404, "database not found")) == "not_found"
+    assert error_class(classify(429, "")) == "throttled"
+    assert error_class(classify(503, "")) == "server_error"
+    assert error_class(WriteResult(Outcome.RETRY, None, "ReadTimeout: timed out")) == "timeout"
+    assert error_class(WriteResult(Outcome.RETRY, None, "ConnectError: refused")) == "unreachable"
+
+
 def test_backoff_grows_is_capped_and_resets():
     backoff = Backoff(initial=1.0, maximum=8.0)
     delays = [backoff.failed() for _ in range(8)]
@@ -59,6 +69,7 @@ def test_a_backlog_is_written_and_removed(tmp_path, influxd, influx_db, v2_proxy
     report = drain(outbox, settings, batch_size=500)
     assert (report.written, report.requests, outbox.depth()) == (1200, 3, 0)
     assert len(influxd.points(influx_db, "m")) == 1200
+    assert outbox.stats().counters["points_written"] == 1200
 
 
 @pytest.mark.integration
@@ -79,7 +90,10 @@ def test_one_bad_point_is_isolated_and_dead_lettered_with_the_servers_reason(
     assert status == 400 and "field type conflict" in error
     stored = influxd.points(influx_db, "m", where="time >= 1700000000s")
     assert [row["f"] for row in stored] == [float(i) for i in range(63)]  # every good point
-    assert outbox.stats().counters["dead_lettered"] == 1
+    counters = outbox.stats().counters
+    assert counters["dead_lettered"] == 1 and counters["points_written"] == 63
+    # The requests that held the bad point, halving 64 down to 1: 64, 32, 16, 8, 4, 2, 1.
+    assert counters["write_errors.rejected"] == 7
 
 
 @pytest.mark.integration
@@ -92,6 +106,7 @@ def test_a_stopped_server_keeps_everything_queued(tmp_path, private_influxd):
     report = drain(outbox, InfluxSettings(url=private_influxd.url, database="db", timeout=2))
     assert report.retry is not None and report.written == 0
     assert outbox.depth() == 10
+    assert outbox.stats().counters["write_errors.unreachable"] == report.requests
     private_influxd.start()
     assert drain(outbox, InfluxSettings(url=private_influxd.url, database="db")).written == 10
 
@@ -104,3 +119,4 @@ def test_a_missing_database_is_retried_not_dead_lettered(tmp_path, influxd):
     report = drain(outbox, InfluxSettings(url=influxd.url, database="does_not_exist"))
     assert report.retry is not None and report.retry.status == 404
     assert (report.dead_lettered, outbox.depth()) == (0, 5)
+    assert outbox.stats().counters["write_errors.not_found"] == 1

@@ -20,6 +20,16 @@ def test_points_are_durable_only_after_commit(tmp_path):
     assert [r.line for r in reopened.peek(10)] == [make(1).to_line(), make(2).to_line()]
 
 
+def test_points_put_with_a_source_are_counted_per_measurement_in_the_same_commit(tmp_path):
+    outbox = Outbox(tmp_path / "o.sqlite")
+    outbox.put([make(1), make(2), make(3, measurement="n")], source="local")
+    outbox.put([make(4)])  # no source: not counted
+    assert "accepted.local.m" not in Outbox(tmp_path / "o.sqlite").stats().counters
+    outbox.commit()
+    counters = Outbox(tmp_path / "o.sqlite", read_only=True).stats().counters
+    assert counters == {"accepted.local.m": 2, "accepted.local.n": 1}
+
+
 def test_uses_write_ahead_logging(tmp_path):
     Outbox(tmp_path / "o.sqlite")
     mode = sqlite3.connect(tmp_path / "o.sqlite").execute("PRAGMA journal_mode").fetchone()[0]

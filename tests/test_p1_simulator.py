@@ -127,6 +127,20 @@ def test_a_closed_month_moves_its_peak_into_the_13_month_history():
     assert last_october_peak is not None
 
 
+def test_an_expired_consent_drops_the_capacity_registers_and_keeps_the_telegram_valid():
+    start = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+    snap, printer = next(iter(printer_run(start, 1)))
+    full, bare = printer.body(snap), printer.body(snap, captar=False)
+    for code in ("1-0:1.4.0", "1-0:1.6.0", "0-0:98.1.0"):
+        assert code in full and code not in bare
+    assert set(bare.split("\r\n")) < set(full.split("\r\n"))  # nothing else changes
+    decoder = P1Decoder("home")
+    reading = decoder.parse(printer.render(snap, captar=False).decode("ascii"))
+    assert reading is not None and not decoder.problems.counts
+    assert "captar_month_max_w" not in reading.point.field_dict and reading.peaks == ()
+    assert P1Faults(1).prepare({"no_captar": True})[0].no_captar
+
+
 def test_the_rate_cap_keeps_every_nth_second():
     model = HouseModel(1, InstallationFeatures(), datetime(2026, 1, 1, tzinfo=UTC))
 
@@ -177,7 +191,7 @@ def test_control_endpoint_takes_p1_faults_and_reports_ground_truth():
             assert data.startswith(b"/FLU5")
             status, truth = await call("GET", "p1")
             assert status == 200 and truth["connections"] == 1 and truth["sent"]
-            assert set(truth["sent"][0]) == {"t", "time", "kind", "clients", "sent_at"}
+            assert set(truth["sent"][0]) == {"t", "time", "kind", "clients", "sent_at", "captar"}
             writer.close()
 
     asyncio.run(main())

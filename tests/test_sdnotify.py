@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import os
 import socket
@@ -13,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from trickling_server import TricklingServer
 
 from logger.app.service import Service
 from logger.app.systemd import Notifier, health_problem, notify, watchdog_interval
@@ -158,50 +158,6 @@ def test_the_service_says_ready_status_watchdog_and_stopping(
     assert any("last write" in s for s in statuses), statuses
     assert "STOPPING=1" in texts[-1]
     assert len(influxd.points(influx_db, "meter")) == 1
-
-
-class TricklingServer:
-    """Accepts, reads the request, then answers one byte every 0.3 s and never finishes.
-
-    A per-read timeout never fires against it, so a write to it hangs: a wedged writer.
-    """
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self._stop = threading.Event()
-        self._conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self._conns.append(conn)
-            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
-
-    def _trickle(self, conn: socket.socket) -> None:
-        try:
-            conn.recv(65536)
-            for byte in iter(lambda: b"H", None):
-                if self._stop.is_set():
-                    return
-                conn.sendall(byte)
-                time.sleep(0.3)
-        except OSError:
-            return
-
-    def close(self) -> None:
-        self._stop.set()
-        self.sock.close()
-        for conn in self._conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
 
 
 def test_watchdog_pings_stop_while_the_writer_is_wedged(tmp_path, path_listener, monkeypatch):

@@ -313,6 +313,22 @@ def test_absent_devices(style: str, status: int, body: Any) -> None:
     run(go, cfg)
 
 
+def test_a_device_type_can_disappear_and_come_back_at_runtime() -> None:
+    cfg = SimulatorConfig(start=SUMMER_NOON, speed=0, devices={"solar", "battery"})
+
+    async def go(sim: Simulator, c: httpx.AsyncClient) -> None:
+        assert (await c.get("/api/ems/solar")).status_code == 200
+        r = await c.post("/_sim/faults", json={"absent": ["solar"]})
+        assert r.status_code == 200 and r.json()["absent"] == ["solar"]
+        assert (await c.get("/api/ems/solar")).status_code == 404
+        assert (await c.get("/api/ems/battery")).status_code == 200
+        assert (await c.post("/_sim/faults", json={"absent": ["meter"]})).status_code == 400
+        await c.post("/_sim/faults", json={"absent": []})
+        assert (await c.get("/api/ems/solar")).status_code == 200
+
+    run(go, cfg)
+
+
 def test_served_accounting_matches_energy_over_time() -> None:
     """Poll every simulated second; the served counters move by the served powers."""
 

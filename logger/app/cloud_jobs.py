@@ -12,11 +12,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from logger.app.backfill.report import record_run
 from logger.app.backfill.run import Backfill
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
+from logger.outbox import Outbox, keys
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sources.cloud.client import CloudAuthError, CloudClient, CloudConfigError, CloudError
 from logger.sources.cloud.realtime import CloudRealtime
@@ -31,12 +33,13 @@ class CloudJobs:
     with one clear log line; local and P1 logging are not affected.
     """
 
-    def __init__(self, settings: Settings, client: CloudClient, put: Callable[[list[Point]], Any],
-                 problems: Problems) -> None:
+    def __init__(self, settings: Settings, client: CloudClient, put: Callable[..., Any],
+                 problems: Problems, outbox: Outbox | None = None) -> None:
         self.settings = settings
         self.client = client
-        self.put = put
+        self.put = put  # `Outbox.put(points, source=...)`
         self.problems = problems
+        self.outbox = outbox  # where a backfill run's outcome is recorded (status, metrics)
         self.stopped = False
         self.realtime: CloudRealtime | None = None
         if settings.cloud.realtime:
@@ -60,8 +63,8 @@ class CloudJobs:
         self._scheduler: Any = None
 
     @classmethod
-    def create(cls, settings: Settings, put: Callable[[list[Point]], Any],
-               problems: Problems) -> CloudJobs | None:
+    def create(cls, settings: Settings, put: Callable[..., Any],
+               problems: Problems, outbox: Outbox | None = None) -> CloudJobs | None:
         """None when cloud work is off or cannot work (the reason is logged)."""
         if not settings.cloud.enabled:
             return None
@@ -71,10 +74,12 @@ class CloudJobs:
         except CloudConfigError as exc:
             log.error("cloud work off: %s", exc)
             return None
-        return cls(settings, client, put, problems)
+        return cls(settings, client, put, problems, outbox)
 
     async def _emit(self, points: list[Point]) -> None:
-        self.put(points)
+        self.put(points, source="backfill")
+        if self.outbox is not None:
+            self.outbox.count(keys.BACKFILL_POINTS, len(points))
 
     def schedule(self, scheduler: Any) -> None:
         self._scheduler = scheduler
@@ -106,7 +111,7 @@ class CloudJobs:
             self.problems.report("cloud_realtime_failed", "cloud realtime poll failed: %s",
                                  exc or "timed out")
             return
-        self.put(points)
+        self.put(points, source="cloud")
 
     async def run_backfill(self) -> None:
         if self.stopped or self.backfill is None:
@@ -120,6 +125,8 @@ class CloudJobs:
         except (CloudError, QueryError, TimeoutError) as exc:
             self.problems.report("backfill_failed", "backfill failed: %s", exc or "timed out")
             return
+        if self.outbox is not None:
+            record_run(self.outbox, report)
         if report.points_written or report.remaining:
             for line in report.summary_lines():
                 log.info("backfill: %s", line)

@@ -71,9 +71,11 @@ class Delivery:
         report.requests += 1
         if result.outcome is Outcome.OK:
             self.outbox.ack(rows)
+            self.outbox.count(keys.POINTS_WRITTEN, len(rows))
             report.written += len(rows)
             self._recovered()
             return True
+        self.outbox.count(keys.write_errors(error_class(result)))
         if result.outcome is Outcome.RETRY:
             report.retry = result
             self._failed(result)
@@ -115,6 +117,24 @@ class Delivery:
         self.backoff.succeeded()
         self.healthy = True
         self._last_problem = None
+
+
+def error_class(result: WriteResult) -> str:
+    """The class a failed write is counted under (`write_errors.<class>` in `status` and
+    `/metrics`): what an operator would do differently about it."""
+    status = result.status
+    if result.outcome is Outcome.REJECT:
+        return "rejected"  # the content: bisected, the bad points dead-lettered
+    if status is None:
+        text = result.message.lower()
+        return "timeout" if "timeout" in text or "timed out" in text else "unreachable"
+    if status in (401, 403):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status in (408, 429):
+        return "throttled"
+    return "server_error" if status >= 500 else f"http_{status}"
 
 
 def _describe(result: WriteResult) -> str:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from logger.app.alerts import DEVICE_TYPES, ClockSkew, DeviceTypes
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
 from logger.outbox import Outbox, keys
-from logger.sources.local.collector import LocalCollector, Status
+from logger.sources.local.collector import LocalCollector, PollResult, Status
+from logger.sources.values import as_device_list
 
 log = get_logger(__name__)
 
@@ -34,6 +36,8 @@ class LocalJob:
             problems,
             last_meter_times=self._restore_meter_times(),
         )
+        self.devices = DeviceTypes(outbox)  # warnings that matter, see logger/app/alerts.py
+        self.clock = ClockSkew(outbox, "local")
         self.polls = 0
         self.task: asyncio.Task[object] | None = None  # the poll in flight, for shutdown
 
@@ -61,7 +65,7 @@ class LocalJob:
         finally:
             self.task = None
         self.polls += 1
-        self.outbox.put(result.points)
+        self.outbox.put(result.points, source="local")
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for name, endpoint in result.endpoints.items():
             self.outbox.set_meta(keys.local_endpoint_status(name), endpoint.status.value)
@@ -71,7 +75,22 @@ class LocalJob:
             self.outbox.set_meta(keys.local_meter_time(meter_id), moment.isoformat())
         if result.meter_time is not None:
             self.outbox.set_meta(keys.LAST_SAMPLE_LOCAL_METER_TIME, result.meter_time.isoformat())
+            self.clock.observe(result.meter_time, datetime.now(UTC))
+        self._observe_device_types(result)
         self.outbox.commit()
+
+    def _observe_device_types(self, result: PollResult) -> None:
+        present, absent = [], []
+        for name in DEVICE_TYPES:
+            endpoint = result.endpoints.get(name)
+            if endpoint is None or endpoint.status is Status.FAILED:
+                continue
+            devices = [] if endpoint.status is Status.ABSENT else as_device_list(endpoint.payload)
+            if devices:
+                present.append(name)
+            elif devices is not None:
+                absent.append(name)
+        self.devices.observe(present, absent)
 
     async def close(self) -> None:
         await self.collector.close()

@@ -13,6 +13,7 @@ import time
 from collections import deque
 from datetime import UTC, datetime
 
+from logger.app.alerts import CaptarConsent, ClockSkew
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.point import Point
@@ -53,19 +54,26 @@ class P1Job:
             on_state=self._on_state,
         )
         self.task: asyncio.Task[None] | None = None
+        self.consent = CaptarConsent(outbox)  # warnings that matter, see logger/app/alerts.py
+        self.clock = ClockSkew(outbox, "P1")
+        self.last_valid_at: float | None = None  # time.monotonic() of the last valid telegram
         self.restarts = 0
         self._recent: deque[float] = deque()
         outbox.set_meta(keys.P1_ADDRESS, self.reader.address)
 
     def _emit(self, points: list[Point]) -> None:
-        self.outbox.put(points)
+        self.outbox.put(points, source="p1")
 
     def _on_valid(self, reading: P1Reading) -> None:
         self.outbox.count(keys.P1_TELEGRAMS)
         self.outbox.set_meta(keys.P1_LAST_TIME, reading.time.isoformat())
         now = time.monotonic()
+        self.last_valid_at = now
         self._recent.append(now)
         self._trim_rate(now)
+        fields = reading.point.field_dict if reading.point is not None else {}
+        self.consent.observe("captar_month_max_w" in fields)
+        self.clock.observe(reading.time, datetime.now(UTC))
 
     def _trim_rate(self, now: float) -> None:
         while self._recent and self._recent[0] < now - 60:

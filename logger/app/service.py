@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from logger.app import snapshot
+from logger.app.alerts import clear_stale
 from logger.app.delivery import Delivery, DrainReport
+from logger.app.health_points import health_point
 from logger.app.local_job import LocalJob
 from logger.app.systemd import Supervisor
 from logger.config import Settings
@@ -34,6 +37,7 @@ from logger.sink.writers import make_writer
 
 if TYPE_CHECKING:  # imported where used: dsmr_parser (P1) and the cloud client cost ~14 MB RSS
     from logger.app.cloud_jobs import CloudJobs
+    from logger.app.http_endpoint import HttpEndpoint  # prometheus-client, see metrics.py
     from logger.app.p1_job import P1Job
 
 log = get_logger(__name__)
@@ -51,6 +55,7 @@ class Service:
             settings.outbox.path, settings.outbox.max_mb, settings.outbox.overflow
         )
         self.problems = Problems(log, on_count=self.outbox.count)
+        clear_stale(self.outbox)  # warnings of an earlier run (logger/app/alerts.py)
         self.delivery: Delivery | None = None
         if settings.influx.configured:
             self.delivery = Delivery(
@@ -70,7 +75,7 @@ class Service:
         if settings.cloud.enabled:
             from logger.app.cloud_jobs import CloudJobs
 
-            self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems)
+            self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems, self.outbox)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[Any] | None = None
@@ -80,6 +85,12 @@ class Service:
         self.flush_started_at: float | None = None
         self.last_commit_ok: float | None = None
         self.systemd = Supervisor(self)
+        # `[http] listen`: /metrics and /healthz (logger/app/http_endpoint.py); None when off.
+        self.http: HttpEndpoint | None = None
+        if settings.http.address is not None:
+            from logger.app.http_endpoint import HttpEndpoint
+
+            self.http = HttpEndpoint(self, *settings.http.address)
 
     # -- jobs -------------------------------------------------------------------------
 
@@ -113,6 +124,12 @@ class Service:
         finally:
             self._flush_task = None
             self.flush_started_at = None
+
+    async def record_health(self) -> None:
+        """One `_jullix_health` point into the outbox (logger/app/health_points.py)."""
+        point = health_point(snapshot.take(self))
+        if point is not None:
+            self.outbox.put([point], source="health")
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -152,6 +169,11 @@ class Service:
             )
         if self.cloud is not None:
             self.cloud.schedule(scheduler)
+        if self.settings.health.enabled and self.delivery is not None:
+            scheduler.add_job(
+                self.record_health, "interval", seconds=self.settings.health.interval,
+                id="health_point", max_instances=1, coalesce=True, misfire_grace_time=5,
+            )
         scheduler.start()
         return scheduler
 
@@ -190,6 +212,8 @@ class Service:
         self.systemd.start()  # STATUS= and WATCHDOG=1 pings, see logger/app/systemd.py
         self.describe_sink()
         self.scheduler = self._start_scheduler()
+        if self.http is not None:
+            self.http.start()
         clock_watch = asyncio.create_task(self._watch_wall_clock(), name="clock-watch")
         log.info(
             "logging installation %r: local %s, InfluxDB %s",
@@ -253,5 +277,7 @@ class Service:
             await self.local.close()
         if self.cloud is not None:
             await self.cloud.close()
+        if self.http is not None:
+            await self.http.stop()
         self.outbox.close()
         log.info("stopped")

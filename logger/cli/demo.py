@@ -1,9 +1,15 @@
 """`jullix-logger demo`: the whole path in one command, on the built-in simulator.
 
+All three sources of a real box: the local API (every device type), the P1 telegram stream, and
+the cloud, which repairs a gap the demo makes on purpose (the local API goes down for a few
+seconds a third into the run; afterwards a backfill fills exactly that gap from the simulated
+cloud history, as `jullix-logger backfill` would).
+
 Where the data goes, in order of preference: the InfluxDB given on the command line or in the
 config (when it answers), one answering on 127.0.0.1:8086 (database `jullix_demo`), a private
 `influxd` started in a temp dir (when the binary is installed), else the embedded outbox store.
-Then it prints what was logged.
+Then it prints what was logged, and where the embedded store (the outbox) lies, with the
+commands that export it and show its status.
 """
 
 from __future__ import annotations
@@ -17,22 +23,29 @@ import textwrap
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from logger.app.backfill.command import backfill_by_hand
 from logger.cli.logs import setup_logging
 from logger.config import (
+    BackfillSettings,
+    CloudSettings,
     InfluxSettings,
     LocalSettings,
     OutboxSettings,
+    P1Settings,
     Settings,
     load_settings,
     resolve_config_path,
 )
 from logger.core.line_protocol import measurement_of_line
-from logger.outbox import Outbox
+from logger.outbox import Outbox, keys
 from logger.sink.influxql import InfluxQL, QueryError
 
 LOCAL_INFLUXDB = "http://127.0.0.1:8086"
+LOCAL_INTERVAL = 1.0  # seconds; the backfill's gap threshold is three intervals
+GAP_SECONDS = 6.0  # the local API is down this long: a gap of 6 s > 3 s threshold
+MIN_SECONDS_FOR_GAP = 15.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,40 +104,128 @@ async def _choose_influx(args: argparse.Namespace, stack: contextlib.ExitStack) 
 async def run_demo(args: argparse.Namespace) -> int:
     from logger.app.service import Service
     from logger.testbed.simulator import Simulator, SimulatorConfig
+    from logger.testbed.simulator.cloud_api import CloudSimConfig
 
     out = sys.stdout
+    # Kept after the demo: the embedded store is part of what it shows.
+    workdir = Path(tempfile.mkdtemp(prefix="jullix-demo-"))
     with contextlib.ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jullix-demo-")))
         influx, where = await _choose_influx(args, stack)
-        simulator = Simulator(SimulatorConfig(seed=args.seed, speed=args.speed))
+        # The cloud history at 1 s resolution from local midnight, so the gap can be repaired.
+        cloud = CloudSimConfig(resolution=1, history_days=0)
+        simulator = Simulator(SimulatorConfig(
+            seed=args.seed, speed=args.speed, devices=frozenset({"solar", "battery", "charger",
+                                                                  "plug"}), cloud=cloud))
         await simulator.start()
         try:
             settings = Settings(
                 installation="demo",
-                local=LocalSettings(url=simulator.local_url, interval=2.0, timeout=2.0),
+                local=LocalSettings(url=simulator.local_url, interval=LOCAL_INTERVAL,
+                                    timeout=0.8),
+                p1=P1Settings(enabled=True, host="127.0.0.1", port=simulator.p1_port),
+                cloud=CloudSettings(enabled=True, url=simulator.cloud_url, token=cloud.token),
+                backfill=BackfillSettings(enabled=False),  # run below, once, by hand
                 influx=influx,
                 outbox=OutboxSettings(path=workdir / "outbox.sqlite"),
             )
-            out.write(f"simulated Jullix box at {simulator.local_url}\n")
+            out.write(f"simulated Jullix box: local API {simulator.local_url}/api/ems/, P1 "
+                      f"telegrams on tcp://127.0.0.1:{simulator.p1_port}, cloud API "
+                      f"{simulator.cloud_url}\n")
             out.write(f"logging for {args.seconds:g} s into {where} ...\n")
+            gap = _plan_gap(args)
+            if isinstance(gap, str):
+                out.write(f"(no deliberate gap: {gap})\n")
+            else:
+                out.write(f"the local API will be down from {gap:g} s to {gap + GAP_SECONDS:g} s: "
+                          "a gap for the cloud to repair\n")
             out.flush()
             service = Service(settings)
+            saboteur = None
+            if not isinstance(gap, str):
+                saboteur = asyncio.create_task(_take_local_down(simulator, gap))
             await service.run(duration=args.seconds)
+            if saboteur is not None:
+                saboteur.cancel()
             served = len(simulator.served_meter_times)
+            if influx.configured and not isinstance(gap, str):
+                await _backfill(settings, out)
         finally:
             await simulator.stop()
         if influx.configured:
             rows = await _summary_from_influx(influx)
+            flows = await _power_flow_sources(influx)
         else:
             rows = _summary_from_outbox(settings.outbox.path)
+            flows = {}
         _print_summary(rows, out)
+        if flows:
+            out.write("power_flow by source: " + ", ".join(
+                f"{source} {count}" for source, count in sorted(flows.items())) + "\n")
         meter_points = next((r["count"] for r in rows if r["measurement"] == "meter"), 0)
         out.write(f"\nsimulator served {served} distinct meter readings; "
                   f"{meter_points} meter points logged\n")
-        if not influx.configured:
-            out.write("(export them with: jullix-logger export, using a config whose "
-                      "[outbox] path points at the store)\n")
+        _print_store(settings, workdir, influx.configured, out)
+        if where.startswith("a private influxd"):
+            out.write("(the private influxd and what it holds go away with the demo: give "
+                      "--influx-url to keep the data in a lasting InfluxDB)\n")
     return 0 if meter_points else 1
+
+
+def _plan_gap(args: argparse.Namespace) -> float | str:
+    """When the local API goes down (seconds into the run), or why there is no gap."""
+    if args.speed != 1.0:
+        return ("--speed is not 1: the local points carry the real receive time and the "
+                "simulated cloud its own clock, so a gap could not be matched")
+    if args.seconds < MIN_SECONDS_FOR_GAP:
+        return f"--seconds {MIN_SECONDS_FOR_GAP:g} or more makes room for one"
+    return round(args.seconds / 3, 1)
+
+
+async def _take_local_down(simulator: Any, after: float) -> None:
+    await asyncio.sleep(after)
+    simulator.faults.set_down(GAP_SECONDS)
+
+
+async def _backfill(settings: Settings, out: TextIO) -> None:
+    """The gap repaired from the cloud, as `jullix-logger backfill` does it."""
+    out.write("\ncloud backfill of the gap (what `jullix-logger backfill` does):\n")
+    result = await backfill_by_hand(settings, since=None, until=None, dry_run=False)
+    for line in result.report.summary_lines() if result.report else []:
+        out.write(f"  {line}\n")
+    if result.error:
+        out.write(f"  {result.error}\n")
+    out.flush()
+
+
+async def _power_flow_sources(settings: InfluxSettings) -> dict[str, int]:
+    reader = InfluxQL(settings)
+    try:
+        series = await reader.query('SELECT count("grid_w") FROM "power_flow" GROUP BY "source"')
+    except QueryError:
+        return {}
+    finally:
+        await reader.close()
+    return {s.get("tags", {}).get("source", "?"): int(s["values"][0][1]) for s in series
+            if s.get("values")}
+
+
+def _print_store(settings: Settings, workdir: Path, influx: bool, out: TextIO) -> None:
+    """Where the embedded store lies, what it holds, and how to export it."""
+    config = workdir / "config.toml"
+    config.write_text(f'installation = "demo"\n[outbox]\npath = "{settings.outbox.path}"\n',
+                      encoding="utf-8")
+    outbox = Outbox(settings.outbox.path, read_only=True)
+    try:
+        stats = outbox.stats()
+    finally:
+        outbox.close()
+    telegrams = stats.counters.get(keys.P1_TELEGRAMS, 0)
+    out.write(f"P1: {telegrams} valid telegrams read\n")
+    out.write(f"\nthe embedded store (the outbox) is {settings.outbox.path}: {stats.depth} points "
+              f"in it{' (InfluxDB took the rest)' if influx else ''}\n")
+    out.write(f"  export it:   jullix-logger export -c {config} > demo.lp\n")
+    out.write(f"  its status:  jullix-logger status -c {config}\n")
+    out.write(f"  remove it:   rm -r {workdir}\n")
 
 
 async def _summary_from_influx(settings: InfluxSettings) -> list[dict[str, Any]]:

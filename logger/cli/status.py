@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import TextIO
 
+from logger.app.alerts import active_warnings
 from logger.cli.common import settings_from
 from logger.config import Settings
 from logger.core.durations import moment_and_age
@@ -32,6 +33,8 @@ def print_status(settings: Settings, out: TextIO) -> int:
     finally:
         outbox.close()
     meta = stats.meta
+    for text in active_warnings(meta).values():  # warnings that matter (logger/app/alerts.py)
+        out.write(f"WARNING       {text}\n")
     out.write(f"outbox        {path}\n")
     out.write(f"  depth       {stats.depth} points waiting ({stats.size_bytes / 1e6:.1f} MB "
               f"of {settings.outbox.max_mb:g} MB)\n")

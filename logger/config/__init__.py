@@ -6,6 +6,8 @@ from logger.config.paths import default_state_dir, resolve_config_path
 from logger.config.settings import (
     BackfillSettings,
     CloudSettings,
+    HealthSettings,
+    HttpSettings,
     InfluxSettings,
     LocalSettings,
     LogSettings,
@@ -18,6 +20,8 @@ __all__ = [
     "BackfillSettings",
     "CloudSettings",
     "ConfigError",
+    "HealthSettings",
+    "HttpSettings",
     "InfluxSettings",
     "LocalSettings",
     "LogSettings",

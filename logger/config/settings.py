@@ -115,6 +115,48 @@ class OutboxSettings(Section):
     commit_interval: float = Field(1.0, gt=0.0, le=60.0)
 
 
+class HealthSettings(Section):
+    """The logger's own health in InfluxDB: `_jullix_health` (logger/app/health_points.py)."""
+
+    enabled: bool = True
+    interval: float = Field(60.0, ge=1.0, le=3600.0, description="seconds between points")
+
+
+class HttpSettings(Section):
+    """The opt-in `/metrics` and `/healthz` endpoint (logger/app/http_endpoint.py)."""
+
+    listen: str = ""  # "" = off; "127.0.0.1:9480"; a host left out means 127.0.0.1
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_listen(value)
+        return value
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """(host, port) to bind, None when off."""
+        return parse_listen(self.listen) if self.listen else None
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`host:port`, `[v6]:port`, `:port` or `port` -> (host, port); the host defaults to
+    loopback, so the endpoint is reachable from other machines only when an address says so."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = "", text
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not host:port (e.g. 127.0.0.1:9480)") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range 1..65535")
+    return host, port
+
+
 class LogSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -136,6 +178,8 @@ class Settings(BaseSettings):
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

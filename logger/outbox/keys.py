@@ -39,11 +39,43 @@ P1_RATE = "p1.telegrams_per_minute"
 P1_ADDRESS = "p1.address"
 P1_LAST_TIME = last_sample("p1")
 
+BACKFILL_GAPS_OPEN = "backfill.gaps_open"  # gaps the last backfill run left unrepaired
+BACKFILL_LAST_RUN = "backfill.last_run"  # ISO time of the last backfill run (service or command)
+
+# Warnings that matter (`logger.app.alerts`): `warning.<kind>` holds the active warning's text,
+# "" once it cleared; `status` lists the active ones. What an alert remembers across restarts:
+WARNING_PREFIX = "warning."
+P1_HAD_CAPTAR = "p1.had_captar"  # "1" once a telegram carried 1-0:1.6.0
+LOCAL_DEVICE_TYPES = "local.device_types"  # comma list of device types the box has shown
+
+
+def warning(kind: str) -> str:
+    return WARNING_PREFIX + kind
+
+
 # -- counters: persistent totals ---------------------------------------------------------------
 
 OVERFLOW_DROPPED = "overflow_dropped"  # points the bound made the outbox drop
 DEAD_LETTERED = "dead_lettered"  # points InfluxDB refused for good
 P1_TELEGRAMS = "p1_telegrams"  # valid telegrams
 P1_READER_RESTARTS = "p1_reader_restarts"
+POINTS_WRITTEN = "points_written"  # points InfluxDB confirmed (2xx)
+BACKFILL_GAPS_REPAIRED = "backfill_gaps_repaired"  # gaps a backfill filled from the cloud
+BACKFILL_POINTS = "backfill_points"  # cloud points a backfill put into the outbox
+
+ACCEPTED_PREFIX = "accepted."  # + source + "." + measurement: points committed to the outbox
+WRITE_ERRORS_PREFIX = "write_errors."  # + class: failed or refused write requests
+
+
+def accepted(source: str, measurement: str) -> str:
+    """`accepted.local.meter`: points of one measurement a source put into the outbox."""
+    return f"{ACCEPTED_PREFIX}{source}.{measurement}"
+
+
+def write_errors(kind: str) -> str:
+    """`write_errors.timeout`: write requests that failed with this class of error."""
+    return WRITE_ERRORS_PREFIX + kind
+
+
 # Problem kinds (`logger.core.problems.Problems`) are counted under their own names, e.g.
 # `local_meter_failed` or `p1_crc_mismatch`; the P1 kinds are listed in `logger.sources.p1`.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from logger.core.logs import get_logger
 from logger.core.point import Point
-from logger.outbox.keys import DEAD_LETTERED, OVERFLOW_DROPPED
+from logger.outbox.keys import DEAD_LETTERED, OVERFLOW_DROPPED, accepted
 
 log = get_logger(__name__)
 
@@ -101,11 +101,17 @@ class Outbox:
 
     # -- accepting points -------------------------------------------------------------
 
-    def put(self, points: Iterable[Point]) -> int:
-        """Queue points in memory until the next `commit`; returns how many were given."""
+    def put(self, points: Iterable[Point], source: str | None = None) -> int:
+        """Queue points in memory until the next `commit`; returns how many were given.
+
+        With `source`, each point is also counted as accepted from that source, per
+        measurement (`keys.accepted`), in the same commit as the points themselves.
+        """
         count = 0
         for point in points:
             self._pending[point.identity] = point.to_line()
+            if source is not None:
+                self.count(accepted(source, point.measurement))
             count += 1
         return count
 
@@ -245,6 +251,11 @@ class Outbox:
 
     def depth(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def oldest_accepted_at(self) -> float | None:
+        """When the oldest waiting point was committed (epoch seconds); None when empty."""
+        row = self._db.execute("SELECT accepted_at FROM outbox ORDER BY id LIMIT 1").fetchone()
+        return None if row is None else float(row[0])
 
     def iter_lines(self, dead_letters: bool = False) -> Iterable[str]:
         """Every stored line in acceptance order, for `export`."""

@@ -13,14 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from logger.app.backfill.report import BackfillReport
+from logger.app.backfill.report import BackfillReport, record_run
 from logger.app.backfill.run import Backfill, Progress
 from logger.app.delivery import Delivery, deliver_all
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
-from logger.outbox import Outbox
+from logger.outbox import Outbox, keys
 from logger.sink.gate import SinkGate
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sink.writers import make_writer
@@ -68,7 +68,8 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
     problems = Problems(log, on_count=outbox.count)
 
     async def emit(points: list[Point]) -> None:
-        outbox.put(points)
+        outbox.put(points, source="backfill")
+        outbox.count(keys.BACKFILL_POINTS, len(points))
         outbox.commit()  # durable before the gap is recorded as fetched
 
     delivery = Delivery(outbox, make_writer(settings.influx), settings.influx.batch_size)
@@ -80,6 +81,8 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
             result.error = f"stopped: {exc}"
         except (CloudError, QueryError) as exc:
             result.error = f"failed: {exc}"
+        if result.report is not None:
+            record_run(outbox, result.report)
         report = await deliver_all(outbox, SinkGate(settings.influx), delivery, DELIVERY_TIMEOUT)
         result.delivered = report.written
         result.left = outbox.depth()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
+from logger.outbox import Outbox, keys
 from logger.sink.gaps import Gap
 
 
@@ -54,3 +55,16 @@ class BackfillReport:
         if self.error:
             lines.append(f"stopped: {self.error}")
         return lines
+
+
+def record_run(outbox: Outbox, report: BackfillReport) -> None:
+    """What `status`, `/metrics` and `_jullix_health` show of backfill: gaps repaired (a
+    counter), gaps left open by the last run and when it ran (meta). Committed with the next
+    commit of `outbox`."""
+    if report.dry_run:
+        return
+    filled = sum(1 for g in report.gaps if g.status == "filled")
+    if filled:
+        outbox.count(keys.BACKFILL_GAPS_REPAIRED, filled)
+    outbox.set_meta(keys.BACKFILL_GAPS_OPEN, str(len(report.remaining)))
+    outbox.set_meta(keys.BACKFILL_LAST_RUN, datetime.now(UTC).isoformat(timespec="seconds"))

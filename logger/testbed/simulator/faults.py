@@ -34,6 +34,7 @@ class FaultSettings:
     down_mode: DownMode = "503"  # while down: answer 503, or close without answering
     wrap_data: bool = False  # quirk: {"data": payload}
     numbers_as_strings: bool = False  # quirk: every number printed as a JSON string
+    absent: list[str] = field(default_factory=list)  # device types removed from the box now
 
     def validate(self) -> None:
         """Raise ValueError with a precise message on any out-of-range value."""
@@ -50,6 +51,9 @@ class FaultSettings:
                 raise ValueError(f"{key} must be within [0, 1], got {value}")
         if not 500 <= self.error_status <= 599:
             raise ValueError(f"error_status must be a 5xx status, got {self.error_status}")
+        for name in self.absent:
+            if name not in ENDPOINTS[1:]:
+                raise ValueError(f"absent: {name!r} is not a device type ({ENDPOINTS[1:]})")
         if self.down_mode not in ("503", "close"):
             raise ValueError(f"down_mode must be '503' or 'close', got {self.down_mode!r}")
 
@@ -76,6 +80,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "down_mode": str,
     "wrap_data": bool,
     "numbers_as_strings": bool,
+    "absent": list,
 }
 
 
@@ -91,6 +96,7 @@ class Faults:
     ) -> None:
         self.settings = dataclasses.replace(settings) if settings else FaultSettings()
         self.settings.delay_endpoints = dict(self.settings.delay_endpoints)
+        self.settings.absent = list(self.settings.absent)
         self.settings.validate()
         self._monotonic = monotonic
         self._error_rng = random.Random(f"{seed}:error")
@@ -162,6 +168,8 @@ class Faults:
                 value = str(value)
             if not isinstance(value, expected):
                 raise ValueError(f"{key} has the wrong type: {type(value).__name__}")
+            if key == "absent":
+                value = list(value)
             if key == "delay_endpoints":
                 for name, seconds in value.items():
                     if seconds is None:

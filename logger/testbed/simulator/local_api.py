@@ -306,7 +306,7 @@ class LocalApi:
             return Response(decision.status, b"Server Error\n", "text/plain; charset=utf-8")
 
         settings = self.faults.settings
-        if not self.present(endpoint):
+        if not self.present(endpoint) or endpoint in settings.absent:
             if self.absent_style == "404":
                 return Response(404, b"Not Found\n", "text/plain; charset=utf-8")
             payload: Any = [] if self.absent_style == "empty-list" else {}

@@ -23,6 +23,9 @@ class P1FaultSettings:
     split: bool = False
     paused: bool = False
     max_rate: float = 100.0
+    # The capacity-tariff registers (1-0:1.4.0, 1-0:1.6.0, 0-0:98.1.0) are no longer sent, as
+    # when the Fluvius P1 consent expired; the telegrams stay valid (their CRC covers the rest).
+    no_captar: bool = False
 
     def validate(self) -> None:
         for key in (
@@ -48,6 +51,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "split": bool,
     "paused": bool,
     "max_rate": (int, float),
+    "no_captar": bool,
 }
 _ACTIONS = ("hang", "disconnect", "reset")
 

@@ -19,6 +19,7 @@ Faults (runtime-switchable, `P1Faults.update`, `POST /_sim/faults {"p1": {...}}`
   split               send telegrams in random pieces (random byte boundaries)
   paused              send nothing (connections stay open)
   max_rate            cap on telegrams per real second
+  no_captar           telegrams without 1-0:1.4.0, 1-0:1.6.0 and 0-0:98.1.0 (consent expired)
   hang: true          (action) current connections go silent but stay open: a half-open link
   disconnect: true    (action) close every current connection abruptly
   reset: true         back to healthy settings first
@@ -61,6 +62,7 @@ class SentTelegram:
     kind: str  # one of KINDS
     clients: int
     sent_at: float  # wall clock (time.time()) when it was queued
+    captar: bool = True  # it carried the capacity-tariff registers (1.4.0, 1.6.0, 98.1.0)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -245,7 +247,8 @@ class P1Stream:
         live = [c for c in self._clients if not c.hung]
         if not live:
             return
-        telegram = damage(self.printer.render(snap), kind, faults.shape_rng)
+        captar = not faults.settings.no_captar
+        telegram = damage(self.printer.render(snap, captar), kind, faults.shape_rng)
         close = False
         if kind == "truncated":
             telegram = telegram[: faults.shape_rng.randrange(1, len(telegram) - 1)]
@@ -264,5 +267,6 @@ class P1Stream:
             self.counts[kind] += 1
             if garbage:
                 self.counts["garbage"] += 1
-            self.sent.append(SentTelegram(snap.t, dsmr_time(snap.t), kind, delivered, time.time()))
+            self.sent.append(SentTelegram(snap.t, dsmr_time(snap.t), kind, delivered, time.time(),
+                                          captar))
         await asyncio.sleep(0)

@@ -214,8 +214,9 @@ class TelegramPrinter:
             return s.captar_month_max_t, round(s.captar_month_max_w)
         return month_start(key), 0  # the model has not rolled its month over yet
 
-    def body(self, s: Snapshot) -> str:
-        """The telegram text from `/` to `!` (no CRC) for snapshot `s` (after `observe(s)`)."""
+    def body(self, s: Snapshot, captar: bool = True) -> str:
+        """The telegram text from `/` to `!` (no CRC) for snapshot `s` (after `observe(s)`);
+        without the capacity-tariff lines (1.4.0, 1.6.0, 98.1.0) when `captar` is False."""
         f = self.features
         lines = [
             HEADER,
@@ -228,20 +229,9 @@ class TelegramPrinter:
             f"1-0:2.8.1({kwh(s.export_j[0])}*kWh)",
             f"1-0:2.8.2({kwh(s.export_j[1])}*kWh)",
             f"0-0:96.14.0({s.tariff:04d})",
-            f"1-0:1.4.0({kw(round(s.captar_actual_w))}*kW)",
         ]
-        peak_t, peak_w = self.month_peak(s)
-        lines.append(f"1-0:1.6.0({dsmr_time(peak_t)})({kw(peak_w)}*kW)")
-        key = month_key(s.t)
-        entries = []
-        for past in range(key - HISTORY_MONTHS, key):
-            peak = self.history.get(past)
-            stamp = dsmr_time(month_start(past + 1))
-            if peak is None:
-                entries.append(f"({stamp})({PLACEHOLDER_TIME})(00.000*kW)")
-            else:
-                entries.append(f"({stamp})({dsmr_time(peak[0])})({kw(peak[1])}*kW)")
-        lines.append(f"0-0:98.1.0({len(entries)})(1-0:1.6.0)(1-0:1.6.0)" + "".join(entries))
+        if captar:
+            lines += self._captar_lines(s)
         lines.append(f"1-0:1.7.0({kw(s.import_w)}*kW)")
         lines.append(f"1-0:2.7.0({kw(s.export_w)}*kW)")
         phases = self.phases
@@ -275,6 +265,23 @@ class TelegramPrinter:
             ]
         return "\r\n".join(lines) + "\r\n!"
 
-    def render(self, s: Snapshot) -> bytes:
+    def _captar_lines(self, s: Snapshot) -> list[str]:
+        """1.4.0 (running average), 1.6.0 (this month's peak), 98.1.0 (13 months' peaks)."""
+        lines = [f"1-0:1.4.0({kw(round(s.captar_actual_w))}*kW)"]
+        peak_t, peak_w = self.month_peak(s)
+        lines.append(f"1-0:1.6.0({dsmr_time(peak_t)})({kw(peak_w)}*kW)")
+        key = month_key(s.t)
+        entries = []
+        for past in range(key - HISTORY_MONTHS, key):
+            peak = self.history.get(past)
+            stamp = dsmr_time(month_start(past + 1))
+            if peak is None:
+                entries.append(f"({stamp})({PLACEHOLDER_TIME})(00.000*kW)")
+            else:
+                entries.append(f"({stamp})({dsmr_time(peak[0])})({kw(peak[1])}*kW)")
+        lines.append(f"0-0:98.1.0({len(entries)})(1-0:1.6.0)(1-0:1.6.0)" + "".join(entries))
+        return lines
+
+    def render(self, s: Snapshot, captar: bool = True) -> bytes:
         """The complete telegram (with CRC and final CR LF) for snapshot `s`."""
-        return seal(self.body(s))
+        return seal(self.body(s, captar))
