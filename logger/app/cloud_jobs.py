@@ -12,11 +12,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from logger.app.backfill.absent import absent_devices
 from logger.app.backfill.run import Backfill
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
+from logger.outbox import Outbox
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sources.cloud.client import CloudAuthError, CloudClient, CloudConfigError, CloudError
 from logger.sources.cloud.realtime import CloudRealtime
@@ -32,11 +34,12 @@ class CloudJobs:
     """
 
     def __init__(self, settings: Settings, client: CloudClient, put: Callable[[list[Point]], Any],
-                 problems: Problems) -> None:
+                 problems: Problems, outbox: Outbox | None = None) -> None:
         self.settings = settings
         self.client = client
         self.put = put
         self.problems = problems
+        self.outbox = outbox  # for the backfill: commits before a gap is recorded, absent devices
         self.stopped = False
         self.realtime: CloudRealtime | None = None
         if settings.cloud.realtime:
@@ -56,12 +59,13 @@ class CloudJobs:
             log.warning("backfill needs InfluxDB to find gaps ([influx] url is empty); off")
         elif enabled:
             self.ql = InfluxQL(settings.influx)
-            self.backfill = Backfill(settings, self.ql, client, self._emit, problems)
+            self.backfill = Backfill(settings, self.ql, client, self._emit, problems,
+                                     known_absent=self._known_absent, respect_backoff=True)
         self._scheduler: Any = None
 
     @classmethod
     def create(cls, settings: Settings, put: Callable[[list[Point]], Any],
-               problems: Problems) -> CloudJobs | None:
+               problems: Problems, outbox: Outbox | None = None) -> CloudJobs | None:
         """None when cloud work is off or cannot work (the reason is logged)."""
         if not settings.cloud.enabled:
             return None
@@ -71,10 +75,15 @@ class CloudJobs:
         except CloudConfigError as exc:
             log.error("cloud work off: %s", exc)
             return None
-        return cls(settings, client, put, problems)
+        return cls(settings, client, put, problems, outbox)
 
     async def _emit(self, points: list[Point]) -> None:
         self.put(points)
+        if self.outbox is not None:
+            self.outbox.commit()  # durable before the backfill records the gap as fetched
+
+    def _known_absent(self) -> frozenset[str]:
+        return absent_devices(self.outbox) if self.outbox is not None else frozenset()
 
     def schedule(self, scheduler: Any) -> None:
         self._scheduler = scheduler
