@@ -125,9 +125,11 @@ class BackfillState:
         self.failing = {g: f for g, f in self.failing.items() if g.end <= start or g.start >= end}
         return before - len(self.records) - len(self.failing)
 
-    def save(self, keep_after: int) -> None:
-        self.records = sorted(r for r in self.records if r[1] >= keep_after)
-        failing = sorted((f for f in self.failing.values() if f.gap.end >= keep_after),
+    def save(self, keep_after: int | None = None) -> None:
+        """Write the file; records of gaps that ended before `keep_after` are dropped."""
+        oldest = keep_after if keep_after is not None else -(2**62)
+        self.records = sorted(r for r in self.records if r[1] >= oldest)
+        failing = sorted((f for f in self.failing.values() if f.gap.end >= oldest),
                          key=lambda f: f.gap)
         self._all[self.installation] = {"fetched": self.records,
                                         "failing": [f.as_list() for f in failing]}
