@@ -16,7 +16,8 @@ from conftest import _require_influxd
 
 from logger.config import InfluxSettings
 from logger.core.belgian_time import BRUSSELS
-from logger.sink.gaps import MIN_CHUNK, Gap, GapFinder, Series
+from logger.sink import gaps as gaps_module
+from logger.sink.gaps import MIN_CHUNK, Gap, GapFinder, Series, suspect_spans
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.testbed.influxd import InfluxServer
 
@@ -85,7 +86,9 @@ def holes(rng: random.Random, start: int, end: int, step: int) -> list[int]:
 
 
 @pytest.mark.integration
-def test_every_gap_longer_than_the_threshold_is_found_with_exact_edges(influxd, influx_db):
+def test_every_gap_longer_than_the_threshold_is_found_with_exact_edges(influxd, influx_db,
+                                                                        monkeypatch):
+    monkeypatch.setattr(gaps_module, "COUNT_BUCKETS", 6)  # count queries end on every hour
     rng = random.Random(10)
     start = int(datetime(2026, 3, 28, 12, tzinfo=UTC).timestamp())  # over the spring DST night
     end = start + 2 * 86400
@@ -101,7 +104,7 @@ def test_every_gap_longer_than_the_threshold_is_found_with_exact_edges(influxd, 
     assert (found.first, found.last) == (times[0], times[-1])
     assert (start + 20000, start + 20015) not in expected  # exactly the threshold: no gap
     assert (start + 30000, start + 30016) in expected
-    assert queries < 60  # grows with chunks and gaps, not with the 30,000 points
+    assert queries < 120  # grows with chunks and gaps, not with the 30,000 points
 
     # the window's edges count only when named
     found, _ = scan(influxd, influx_db, start - 600, end + 600, before=start - 601,
@@ -111,6 +114,55 @@ def test_every_gap_longer_than_the_threshold_is_found_with_exact_edges(influxd, 
     a, b = expected[3]
     found, _ = scan(influxd, influx_db, a + 1, b, before=a, after=b)
     assert [(g.start, g.end) for g in found.gaps] == [(a, b)]
+
+
+def dense_with_holes(start: int, end: int, rng: random.Random) -> list[int]:
+    """1 s data (one point a second, as a 1 s poller writes) with holes placed against the
+    counting buckets (10 min, and shifted by 5 min), at T = 3 (a gap leaves 3 seconds empty):
+    first, in otherwise full buckets, holes across both kinds of boundary split 2+2, 1+2 and
+    1+1 (a 3 s step: no gap), and holes ending exactly at a boundary or 1 s after it; then
+    random holes and lone missing seconds that make buckets short without a gap in them."""
+    removed: set[int] = set()
+    base = start - start % 600 + 600
+    shapes = [(-2, 2), (-1, 2), (-1, 1), (-10, 0), (-10, 1), (-2, 1), (-300, 2), (-3, 0)]
+    for k, (before, after) in enumerate(shapes * 2):
+        edge = base + 2 * k * 600 + (300 if k >= len(shapes) else 0)
+        removed.update(range(edge + before, edge + after))
+    busy = base + 2 * 600 * 2 * len(shapes)
+    for k in range(0, (end - busy) // 600 - 8, 4):
+        edge = busy + k * 600 + rng.choice([0, 300])
+        before = rng.randrange(0, 4)
+        removed.update(range(edge - before, edge - before + rng.choice([2, 3, 4, 7])))
+    for k in range(2, (end - busy) // 600 - 8, 17):
+        edge = busy + k * 600 + rng.choice([0, 300])
+        removed.update(range(edge - rng.randrange(100, 2000), edge + rng.randrange(1, 5)))
+    for _ in range(40):
+        removed.add(rng.randrange(busy, end - 1))
+    return [t for t in range(start, end) if t not in removed]
+
+
+@pytest.mark.integration
+def test_one_second_data_edges_against_the_counting_buckets(influxd, influx_db, monkeypatch):
+    monkeypatch.setattr(gaps_module, "COUNT_BUCKETS", 7)  # count queries end every 70 min too
+    start = int(datetime(2026, 10, 24, 20, 0, 17, tzinfo=UTC).timestamp())
+    end = start + 86400 + 3 * 3600  # over the autumn DST night
+    times = dense_with_holes(start, end, random.Random(3))
+    write(influxd, influx_db, times)
+    found, _ = scan(influxd, influx_db, start, end, threshold=3)
+    expected = walk(times, 3)
+    assert len(expected) > 30
+    assert [(g.start, g.end) for g in found.gaps] == expected
+    assert any(b - a == 4 for a, b in expected) and not any(b - a == 3 for a, b in expected)
+
+    async def spans():
+        ql = InfluxQL(InfluxSettings(url=influxd.url, database=influx_db))
+        try:
+            return await suspect_spans(GapFinder(ql), SERIES, times[0], times[-1] + 1, 3)
+        finally:
+            await ql.close()
+
+    looked_at = sum(b - a for a, b in asyncio.run(spans()))
+    assert looked_at < 0.5 * (end - start)  # elapsed() reads only around gaps and short buckets
 
 
 @pytest.mark.integration
@@ -133,6 +185,15 @@ def test_a_server_row_limit_makes_chunks_smaller_not_gaps_disappear(private_infl
     found, _ = scan(server, "db", start, start + 86400)
     assert [(g.start, g.end) for g in found.gaps] == walk(times, T)
     assert len(found.gaps) == 47
+
+    dense = [t for t in range(start + 86400, start + 86400 + 4 * 3600)
+             if (t - start) % 1000 > 20]  # 1 s data: the count answers get truncated too
+    write(server, "db", dense, tags="installation=dense,source=local")
+    series = Series("power_flow", "grid_w", (("installation", "dense"), ("source", "local")))
+    found, _ = scan(server, "db", start + 86400, start + 86400 + 4 * 3600, threshold=3,
+                    series=series)
+    assert [(g.start, g.end) for g in found.gaps] == walk(dense, 3)
+    assert len(found.gaps) == 14
 
     crowded = [t for t in range(start, start + 3600, 5) if (t - start) % 300 > 40]
     write(server, "db", crowded, tags="installation=crowded,source=local")
