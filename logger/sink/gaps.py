@@ -19,12 +19,13 @@ memory here grows with the number of gaps, never with the number of points:
 2. Exactly where: in those spans only,
 
        SELECT "elapsed" FROM (SELECT elapsed("grid_w", 1s) FROM "power_flow"
-                              WHERE <tags> AND time >= PREV AND time < HI) WHERE "elapsed" > T
+                              WHERE <tags> AND time >= LO AND time < HI)
+       WHERE "elapsed" > T AND time >= LO AND time < HI
 
    Each row is the point that ends a gap (its time) and the distance to the point before it,
-   so both edges are exact to the second. PREV is the last point before the span, so a gap
-   that began before it is measured from its real start. Long spans are walked in chunks
-   sized so that a query takes about a second, carrying each chunk's last point.
+   so both edges are exact to the second; a span holds both edges of each gap in it (proof
+   in `suspect_spans`). Long spans are walked in chunks sized so that a query takes about a
+   second, each starting at the last point of the chunk before.
 
 InfluxDB 1.x, 2.x (`/query` with DBRP) and 3.x all answer this InfluxQL (`elapsed()`,
 subqueries, `GROUP BY time(.., offset)` and `fill()` are on the 3.x InfluxQL support list).
@@ -201,7 +202,10 @@ class GapFinder:
         between points in [lo, hi); None when the answer was truncated."""
         inner = (f"SELECT elapsed({quote_ident(series.field)}, 1s) FROM "
                  f"{quote_ident(series.measurement)} WHERE {series.where(lo, hi)}")
-        statement = f'SELECT "elapsed" FROM ({inner}) WHERE "elapsed" > {float(threshold)!r}'
+        # The time range again outside: without it InfluxDB 1.x reads far beyond it (a query
+        # over 20 minutes of a year of 1 s data took 0.5 s instead of 0.01 s).
+        statement = (f'SELECT "elapsed" FROM ({inner}) WHERE "elapsed" > {float(threshold)!r} '
+                     f"AND time >= {lo}s AND time < {hi}s")
         self.queries += 1
         ends: list[tuple[int, int]] = []
         for answer in await self.ql.query(statement):
