@@ -184,6 +184,21 @@ class GapFinder:
                     buckets.append((start, end, int(count or 0)))
         return buckets
 
+    async def has_gap(self, series: Series, lo: int, hi: int, threshold: float, before: int,
+                      after: int) -> bool:
+        """Is there a gap in [lo, hi), counting `before` and `after` as points? Stops at the
+        first one (at most four queries, whatever the span)."""
+        first = await self._edge(series, lo, hi, newest=False)
+        if first is None:
+            return after - before > threshold
+        if first - before > threshold:
+            return True
+        last = await self._edge(series, lo, hi, newest=True)
+        assert last is not None
+        if after - last > threshold:
+            return True
+        return await self._long_steps(series, first, last + 1, threshold, limit=1) != []
+
     async def has_point(self, series: Series, lo: int, hi: int) -> bool:
         """Is there a point in [lo, hi)?"""
         return await self._edge(series, lo, hi, newest=False) is not None
@@ -196,16 +211,19 @@ class GapFinder:
         rows = await self._rows(statement)
         return int(rows[0][0]) if rows else None
 
-    async def _long_steps(self, series: Series, lo: int, hi: int, threshold: float
-                          ) -> list[tuple[int, int]] | None:
+    async def _long_steps(self, series: Series, lo: int, hi: int, threshold: float,
+                          limit: int | None = None) -> list[tuple[int, int]] | None:
         """(time, seconds since the previous point) for every step longer than `threshold`
-        between points in [lo, hi); None when the answer was truncated."""
+        between points in [lo, hi) (the first `limit` only); None when the answer was
+        truncated."""
         inner = (f"SELECT elapsed({quote_ident(series.field)}, 1s) FROM "
                  f"{quote_ident(series.measurement)} WHERE {series.where(lo, hi)}")
         # The time range again outside: without it InfluxDB 1.x reads far beyond it (a query
         # over 20 minutes of a year of 1 s data took 0.5 s instead of 0.01 s).
         statement = (f'SELECT "elapsed" FROM ({inner}) WHERE "elapsed" > {float(threshold)!r} '
                      f"AND time >= {lo}s AND time < {hi}s")
+        if limit is not None:
+            statement += f" LIMIT {limit}"
         self.queries += 1
         ends: list[tuple[int, int]] = []
         for answer in await self.ql.query(statement):

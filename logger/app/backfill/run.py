@@ -177,9 +177,8 @@ class Backfill:
     async def _cloud_continuous(self, finder: GapFinder, gap: Gap, threshold: float) -> bool:
         """Do cloud points already fill the gap (no hole longer than the threshold)?"""
         cloud = local_series(self.settings.installation, source="cloud")
-        found = await finder.scan(cloud, gap.start + 1, gap.end, threshold,
-                                  before=gap.start, after=gap.end)
-        return not found.gaps
+        return not await finder.has_gap(cloud, gap.start + 1, gap.end, threshold,
+                                        before=gap.start, after=gap.end)
 
     async def _fetch(self, report: BackfillReport, todo: list[GapResult], state: BackfillState,
                      now: int) -> None:
