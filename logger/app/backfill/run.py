@@ -65,6 +65,8 @@ from logger.sources.cloud.realtime import resolve_installation
 
 log = get_logger(__name__)
 
+KEEP_DAYS = 400  # how long the state file remembers a gap (fetched or failing)
+
 Emit = Callable[[list[Point]], Awaitable[None]]
 Progress = Callable[[int, int, date, int], None]
 
@@ -153,8 +155,9 @@ class Backfill:
             await self._fetch(report, todo, state, now)
         finally:
             report.api_calls = self.client.calls - calls_before
-            state.save(keep_after=now - int(2 * self.settings.backfill.lookback_days * 86400)
-                       - 86400)
+            # Kept for a good year (and at least for this run's window): a `--since` run's
+            # records must outlive the hourly job's shorter window.
+            state.save(keep_after=min(start, now - KEEP_DAYS * 86400) - 86400)
         return report
 
     async def _local_gaps(self, finder: GapFinder, report: BackfillReport, leading: bool,
