@@ -6,7 +6,6 @@ no log record, exception text or process output.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import json
@@ -15,46 +14,21 @@ import re
 import sqlite3
 import time
 import urllib.request
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from backfill_world import LOCAL_INTERVAL, BackfillStopped, World, new_token, with_world
 from fault_proxy import FaultProxy
 from harness import Process, SimulatorProcess, wait_until, write_config
 
 from logger.app.backfill import run as backfill_module
-from logger.app.backfill.command import backfill_by_hand
 from logger.app.backfill.state import STATE_FILE, BackfillState
-from logger.config import Settings
 from logger.core.belgian_time import BRUSSELS, parse_bound
-from logger.sink.gaps import Gap, find_gaps
-from logger.sources.cloud.client import CloudClient
+from logger.sink.gaps import Gap
 from logger.testbed.influxd import InfluxServer
-from logger.testbed.simulator import Simulator, SimulatorConfig
-from logger.testbed.simulator.cloud_api import CloudSimConfig
 
 # -- pure rules -------------------------------------------------------------------------------
-
-
-def test_interior_gaps_only_unless_the_edges_are_named():
-    times = [100, 105, 110, 140, 145, 200]
-    assert find_gaps(times, 0, 300, 15) == [Gap(110, 140), Gap(145, 200)]
-    assert find_gaps(times, 0, 300, 15, leading=True) == [Gap(-1, 100), Gap(110, 140),
-                                                          Gap(145, 200)]
-    assert find_gaps(times, 0, 300, 15, trailing=True)[-1] == Gap(200, 300)
-    assert find_gaps(times, 0, 300, 60) == []
-
-
-def test_no_local_point_at_all_is_a_gap_only_when_asked():
-    assert find_gaps([], 0, 1000, 15) == []  # a fresh install does not pull history by itself
-    assert find_gaps([], 0, 1000, 15, leading=True) == [Gap(-1, 1000)]
-
-
-def test_gap_days_are_belgian_days():
-    late = int(datetime(2026, 3, 7, 23, 50, tzinfo=BRUSSELS).timestamp())
-    assert Gap(late, late + 1200).days() == [date(2026, 3, 7), date(2026, 3, 8)]
-    assert Gap(late, late + 300).days() == [date(2026, 3, 7)]
 
 
 def test_state_skips_repaired_gaps_and_rechecks_recent_ones_once(tmp_path):
@@ -79,25 +53,12 @@ def test_parse_bound():
     assert parse_bound("2026-03-07T10:00:00Z") == datetime(2026, 3, 7, 10, tzinfo=UTC)
 
 
-# -- a real InfluxDB and the simulator, in process --------------------------------------------
-
-LOCAL_INTERVAL = 5
-
-
-def settings_for(influxd: InfluxServer, db: str, tmp_path: Path, cloud_url: str, token: str
-                 ) -> Settings:
-    return Settings(
-        installation="test",
-        local={"interval": LOCAL_INTERVAL},
-        cloud={"enabled": True, "url": cloud_url, "token": token},
-        influx={"url": influxd.url, "database": db, "timeout": 5.0},
-        outbox={"path": str(tmp_path / "outbox.sqlite")},
-    )
+# -- a real InfluxDB and the simulator, in process (tests/backfill_world.py) -----------------
 
 
 @pytest.fixture
 def token():
-    return f"tok-{uuid.uuid4().hex}"
+    return new_token()
 
 
 @pytest.fixture
@@ -105,53 +66,6 @@ def checked_logs(caplog, token):
     caplog.set_level(logging.DEBUG)
     yield caplog
     assert token not in caplog.text
-
-
-class BackfillStopped(Exception):
-    """The command stopped before it had a report (a revoked token, say)."""
-
-
-class World:
-    """A frozen simulator (speed 0, started now), local power_flow points with one gap."""
-
-    def __init__(self, influxd, db, tmp_path, token, sim):
-        self.influxd, self.db, self.sim = influxd, db, sim
-        self.settings = settings_for(influxd, db, tmp_path, sim.cloud_url, token)
-        self.token = token
-        start = int(sim.clock.timestamp())
-        start -= start % LOCAL_INTERVAL
-        self.local = [t for t in range(start - 1800, start - 60, LOCAL_INTERVAL)
-                      if not start - 1200 < t < start - 900]
-        self.gap = Gap(start - 1200, start - 900)
-        lines = [f"power_flow,installation=test,source=local grid_w=100.0 {t}"
-                 for t in self.local]
-        lines += [f"meter,installation=test,meter_id=M power_import_w=100.0 {t}"
-                  for t in self.local]
-        influxd.write(db, "\n".join(lines))
-
-    async def run(self, dry_run=False, since=None, until=None, client=True):
-        """The `backfill` command's run (outbox, delivery); its report, or its error text."""
-        cloud = CloudClient(self.sim.cloud_url, self.token, backoff=0.05) if client else None
-        result = await backfill_by_hand(self.settings, since, until, dry_run, client=cloud)
-        if result.report is None:
-            raise BackfillStopped(result.error)
-        assert result.left == 0  # everything fetched reached InfluxDB through the outbox
-        return result.report
-
-    def cloud_times(self) -> list[int]:
-        return [r["time"] for r in self.influxd.points(self.db, "power_flow", "source='cloud'")]
-
-
-def with_world(influxd, db, tmp_path, token, body):
-    config = SimulatorConfig(seed=11, speed=0, devices=frozenset({"solar", "battery"}),
-                             cloud=CloudSimConfig(token=token, resolution=LOCAL_INTERVAL,
-                                                  history_days=1))
-
-    async def main():
-        async with Simulator(config) as sim:
-            return await body(World(influxd, db, tmp_path, token, sim))
-
-    return asyncio.run(main())
 
 
 @pytest.mark.integration
@@ -172,7 +86,7 @@ def test_backfill_fills_the_gap_only_and_a_second_run_writes_nothing(
         assert first.api_calls == 1 + 4 * len(first.days)
         cloud = world.cloud_times()
         assert len(cloud) == first.points_written
-        assert all(world.gap.contains(t) for t in cloud)
+        assert all(world.gap.start < t < world.gap.end for t in cloud)
         merged = sorted(world.local + cloud)
         assert max(b - a for a, b in itertools.pairwise(merged)) <= 3 * LOCAL_INTERVAL
         assert first.meter_gaps == 1
@@ -299,8 +213,8 @@ def test_ten_minutes_with_a_three_minute_outage_scaled_down_then_backfill(
         outputs.append(logger.output())
 
         local = [r["time"] for r in influxd.points(influx_db, "power_flow", "source='local'")]
-        gaps = find_gaps(local, local[0], local[-1] + 1, 3)
-        assert any(g.seconds >= 15 for g in gaps), gaps  # the outage is there
+        gaps = [(a, b) for a, b in itertools.pairwise(local) if b - a > 3]
+        assert any(b - a >= 15 for a, b in gaps), gaps  # the outage is there
 
         code, dry = cli(tmp_path, "dry", "backfill", "--dry-run", "-c", str(config))
         outputs.append(dry)
@@ -319,7 +233,7 @@ def test_ten_minutes_with_a_three_minute_outage_scaled_down_then_backfill(
 
         cloud = [r["time"] for r in influxd.points(influx_db, "power_flow", "source='cloud'")]
         assert len(cloud) == written
-        assert all(any(g.contains(t) for g in gaps) for t in cloud)  # only inside gaps
+        assert all(any(a < t < b for a, b in gaps) for t in cloud)  # only inside gaps
         merged = sorted(set(local) | set(cloud))
         assert max(b - a for a, b in itertools.pairwise(merged)) <= 3
 

@@ -237,15 +237,60 @@ def test_every_simulator_history_shape_parses_to_the_same_samples(token):
 def test_history_matches_the_live_model_for_pure_functions_of_time(token):
     async def body(sim, client, seen):
         problems = Problems(logging.getLogger("test"))
-        history = await fetch_day(client, INSTALL, "home", date(2026, 1, 14), problems)
-        assert not history.problem
+        history = await fetch_day(client, INSTALL, "home", date(2026, 1, 14), problems,
+                                  known_absent={"charger"})
+        assert not history.problem and history.complete
         last = history.points[-1]
         assert last.time_s == int(WINTER_NOON.timestamp())
         snap = sim.snapshot()
         assert last.field_dict["solar_w"] == snap.pv_w
-        assert last.field_dict["car_w"] == 0.0  # no charger: 404 = absent = 0 W
+        # no charger, and the local poller said so: the 404 means absent = 0 W, like locally
+        assert last.field_dict["car_w"] == 0.0
+        assert last.field_dict["home_w"] == snap.grid_w + snap.pv_w + snap.battery_w
 
     run(token, body, resolution=60)
+
+
+def test_a_404_counts_as_0_w_only_for_a_device_type_the_local_poller_found_absent(token):
+    """The history paths of solar/grid/charger are an inference: a 404 there may mean "no such
+    path", so it must not write 0 W for a device the house has (a PV home at noon)."""
+    async def body(sim, client, seen):
+        problems = Problems(logging.getLogger("test"))
+        day = date(2026, 1, 14)
+        snap = sim.snapshot()
+        assert snap.pv_w > 0  # a PV home at noon
+        faults(sim, missing=["solar"])
+        for known_absent in (set(), {"charger"}, {"battery"}):
+            history = await fetch_day(client, INSTALL, "home", day, problems, known_absent)
+            assert history.complete  # a 404 is an answer: nothing to try again
+            fields = history.points[-1].field_dict
+            assert "solar_w" not in fields and "home_w" not in fields, known_absent
+            assert fields["battery_w"] == snap.battery_w
+            assert fields.get("car_w") == (0.0 if "charger" in known_absent else None)
+        faults(sim, missing=["grid"])  # without a grid history nothing is written, and the
+        history = await fetch_day(client, INSTALL, "home", day, problems, {"charger"})
+        assert history.points == [] and not history.complete  # day is tried again later
+        assert "no grid power history" in history.problem
+
+    run(token, body, resolution=3600)
+
+
+def test_an_unavailable_or_malformed_day_is_not_complete(token):
+    async def body(sim, client, seen):
+        problems = Problems(logging.getLogger("test"))
+        faults(sim, malformed=True)
+        history = await fetch_day(client, INSTALL, "home", date(2026, 1, 14), problems)
+        assert history.points == [] and not history.complete
+        assert "not JSON" in history.problem
+        faults(sim, reset=True, status=503)
+        history = await fetch_day(client, INSTALL, "home", date(2026, 1, 14), problems)
+        assert history.points == [] and not history.complete
+        assert "HTTP 503" in history.problem
+        faults(sim, reset=True)
+        history = await fetch_day(client, INSTALL, "home", date(2026, 1, 14), problems)
+        assert history.complete and history.points
+
+    run(token, body, resolution=3600)
 
 
 def test_unknown_history_is_logged_once_with_a_short_sample_and_not_written(token, caplog):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from logger.app.backfill.absent import absent_devices
 from logger.app.backfill.report import record_run
 from logger.app.backfill.run import Backfill
 from logger.config import Settings
@@ -39,7 +40,7 @@ class CloudJobs:
         self.client = client
         self.put = put  # `Outbox.put(points, source=...)`
         self.problems = problems
-        self.outbox = outbox  # where a backfill run's outcome is recorded (status, metrics)
+        self.outbox = outbox  # commits before a gap is recorded; absent devices; run outcomes
         self.stopped = False
         self.realtime: CloudRealtime | None = None
         if settings.cloud.realtime:
@@ -59,7 +60,8 @@ class CloudJobs:
             log.warning("backfill needs InfluxDB to find gaps ([influx] url is empty); off")
         elif enabled:
             self.ql = InfluxQL(settings.influx)
-            self.backfill = Backfill(settings, self.ql, client, self._emit, problems)
+            self.backfill = Backfill(settings, self.ql, client, self._emit, problems,
+                                     known_absent=self._known_absent, respect_backoff=True)
         self._scheduler: Any = None
 
     @classmethod
@@ -80,6 +82,10 @@ class CloudJobs:
         self.put(points, source="backfill")
         if self.outbox is not None:
             self.outbox.count(keys.BACKFILL_POINTS, len(points))
+            self.outbox.commit()  # durable before the backfill records the gap as fetched
+
+    def _known_absent(self) -> frozenset[str]:
+        return absent_devices(self.outbox) if self.outbox is not None else frozenset()
 
     def schedule(self, scheduler: Any) -> None:
         self._scheduler = scheduler

@@ -75,7 +75,8 @@ class Service:
         if settings.cloud.enabled:
             from logger.app.cloud_jobs import CloudJobs
 
-            self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems, self.outbox)
+            self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems,
+                                          outbox=self.outbox)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[Any] | None = None

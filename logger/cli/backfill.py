@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from
 from logger.cli.logs import setup_logging
 from logger.cli.progress import day_progress
+from logger.config import Settings
 from logger.core.belgian_time import parse_bound
 
 
@@ -22,7 +23,12 @@ def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
                         help="end, inclusive day (default: now); the time after the last "
                         "local point counts as a gap")
     parser.add_argument("--dry-run", action="store_true",
-                        help="list the gaps and the API calls it would make; write nothing")
+                        help="list the gaps and the API calls it would make; write nothing "
+                        "(with --undo: count what would be removed)")
+    parser.add_argument("--undo", action="store_true",
+                        help="remove the source=cloud power_flow points between --since and "
+                        "--until (both required) and forget those gaps, so a later backfill "
+                        "fetches them again; local points stay")
 
 
 def run_backfill(args: argparse.Namespace) -> int:
@@ -41,6 +47,11 @@ def run_backfill(args: argparse.Namespace) -> int:
     if not settings.influx.configured:
         print("backfill needs InfluxDB to find gaps: [influx] url is empty")
         return EXIT_FAILED
+    if args.undo:
+        if since is None or until is None:
+            print("jullix-logger backfill: --undo needs --since and --until", file=sys.stderr)
+            return EXIT_CONFIG
+        return _undo(settings, since, until, args.dry_run)
     progress, stop_progress = day_progress(sys.stderr, "backfill")
     try:
         result = asyncio.run(backfill_by_hand(settings, since, until, args.dry_run, progress))
@@ -58,6 +69,29 @@ def run_backfill(args: argparse.Namespace) -> int:
         print(f"delivered to InfluxDB: {result.delivered} points; waiting in the outbox: "
               f"{result.left}" + (" (the service delivers them)" if result.left else ""))
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _undo(settings: Settings, since: datetime, until: datetime, dry_run: bool) -> int:
+    from logger.app.backfill.undo import undo_backfill
+    from logger.sink.influxql import QueryError
+
+    what = (f"power_flow source=cloud points of installation {settings.installation!r} from "
+            f"{since.isoformat()} to {until.isoformat()}")
+    try:
+        result = asyncio.run(undo_backfill(settings, since, until, dry_run))
+    except QueryError as exc:
+        print(f"backfill --undo failed: {exc}")
+        return EXIT_FAILED
+    if result.dry_run:
+        print(f"dry run: would remove {result.found} {what}; nothing removed")
+        return EXIT_OK
+    print(f"removed {result.found - result.left} {what}")
+    if result.left:
+        print(f"InfluxDB still holds {result.left} of them")
+        return EXIT_FAILED
+    print(f"forgot {result.forgotten} backfill records: a later backfill fetches these gaps "
+          "again (the scheduled one does within lookback_days unless [backfill] enabled = false)")
+    return EXIT_OK
 
 
 def add_probe_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from datetime import UTC, datetime
 from typing import TextIO
 
 from logger.app.alerts import active_warnings
 from logger.cli.common import settings_from
 from logger.config import Settings
-from logger.core.durations import moment_and_age
+from logger.core.durations import human_duration, moment_and_age
 from logger.outbox import Outbox, keys
 
 
@@ -59,7 +61,27 @@ def print_status(settings: Settings, out: TextIO) -> int:
         out.write("counters\n")
         for name, value in sorted(stats.counters.items()):
             out.write(f"  {name:<32} {value}\n")
+    _print_backfill(settings, out)
     return 0
+
+
+def _print_backfill(settings: Settings, out: TextIO, shown: int = 10) -> None:
+    """Gaps whose cloud fetch failed, and when the scheduled backfill tries them again."""
+    from logger.app.backfill.state import STATE_FILE, failing_gaps
+
+    path = settings.outbox.path.parent / STATE_FILE
+    if not path.exists():
+        return
+    failing = failing_gaps(path, settings.installation)
+    out.write(f"backfill      {len(failing)} gaps wait for another try after failed fetches\n")
+    for failure in failing[:shown]:
+        left = failure.next_try - time.time()
+        when = datetime.fromtimestamp(failure.next_try, UTC).isoformat(timespec="seconds")
+        retry = f"{when} (in {human_duration(left)})" if left > 0 else "at the next run"
+        out.write(f"  {failure.gap.describe()}: failed {failure.failures}x, next try "
+                  f"{retry}: {failure.reason}\n")
+    if len(failing) > shown:
+        out.write(f"  ... and {len(failing) - shown} more\n")
 
 
 def _print_p1(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> None:

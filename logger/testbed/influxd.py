@@ -74,7 +74,10 @@ class InfluxServer:
         startup_timeout: float = 30.0,
         stop_timeout: float = 15.0,
         log_level: str = "error",
+        extra_config: dict[tuple[str, str], str] | None = None,
     ) -> None:
+        """`extra_config` maps (section, key) to a TOML value, e.g.
+        `{("http", "max-row-limit"): "10"}`: set after the defaults (tests, benchmarks)."""
         found = binary or influxd_path()
         if not found:
             raise InfluxServerError("no influxd binary found (install the Debian package influxdb)")
@@ -82,6 +85,7 @@ class InfluxServer:
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self.log_level = log_level
+        self.extra_config = dict(extra_config or {})
         self.tmpdir = Path(tempfile.mkdtemp(prefix="jullix-influxd-"))
         self.data_root = self.tmpdir / "influxdb"
         self.config_path = self.tmpdir / "influxdb.conf"
@@ -213,6 +217,8 @@ class InfluxServer:
         cfg.set("continuous_queries", "log-enabled", "false")
         cfg.set("logging", "level", toml_str(self.log_level))
         cfg.set("logging", "suppress-logo", "true")
+        for (section, key), value in self.extra_config.items():
+            cfg.set(section, key, value)
         text = cfg.text()
         if _DEFAULT_DATA_ROOT in text:  # paranoia: never write into the system instance's dir
             raise InfluxServerError("config still points at /var/lib/influxdb")

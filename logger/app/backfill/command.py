@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from logger.app.backfill.absent import absent_devices
 from logger.app.backfill.report import BackfillReport, record_run
 from logger.app.backfill.run import Backfill, Progress
 from logger.app.delivery import Delivery, deliver_all
@@ -75,8 +76,9 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
     delivery = Delivery(outbox, make_writer(settings.influx), settings.influx.batch_size)
     try:
         try:
-            result.report = await Backfill(settings, ql, client, emit, problems, progress).run(
-                since, until)
+            backfill = Backfill(settings, ql, client, emit, problems, progress,
+                                known_absent=lambda: absent_devices(outbox))
+            result.report = await backfill.run(since, until)
         except CloudAuthError as exc:
             result.error = f"stopped: {exc}"
         except (CloudError, QueryError) as exc:

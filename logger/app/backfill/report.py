@@ -9,12 +9,24 @@ from logger.outbox import Outbox, keys
 from logger.sink.gaps import Gap
 
 
+def _moment(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
+
+
 @dataclass
 class GapResult:
     gap: Gap
-    status: str = "to fetch"  # "already repaired", "to fetch", "filled", "remains"
+    status: str = "to fetch"  # "already repaired", "to fetch", "waiting", "filled", "remains"
     points: int = 0
     reason: str = ""
+    failures: int = 0  # fetches of this gap that did not complete, in a row
+    next_try: int = 0  # epoch seconds; the scheduled job does not try it before
+
+    def describe(self) -> str:
+        text = self.gap.describe()
+        if self.failures:
+            text += f" [failed {self.failures}x, next try after {_moment(self.next_try)}]"
+        return text
 
 
 @dataclass
@@ -23,6 +35,7 @@ class BackfillReport:
     threshold: float = 0.0
     gaps: list[GapResult] = field(default_factory=list)
     meter_gaps: int = 0
+    queries: int = 0  # InfluxQL queries gap detection sent
     days: list[date] = field(default_factory=list)
     days_fetched: int = 0
     api_calls: int = 0
@@ -35,23 +48,31 @@ class BackfillReport:
     def remaining(self) -> list[GapResult]:
         return [g for g in self.gaps if g.status == "remains"]
 
+    @property
+    def waiting(self) -> list[GapResult]:
+        return [g for g in self.gaps if g.status == "waiting"]
+
     def summary_lines(self) -> list[str]:
         already = sum(1 for g in self.gaps if g.status == "already repaired")
         lines = [
             f"gaps found: {len(self.gaps)} in power_flow (source=local) longer than "
-            f"{self.threshold:g} s ({already} already repaired earlier); meter gaps: "
-            f"{self.meter_gaps} (not repairable: the cloud history has no meter registers)",
+            f"{self.threshold:g} s ({already} already repaired earlier); of them without "
+            f"meter points too: {self.meter_gaps} (the cloud history has no meter registers); "
+            f"InfluxDB queries: {self.queries}",
         ]
+        if self.waiting:
+            lines.append(f"gaps waiting after failed fetches: {len(self.waiting)}")
+            lines += [f"  {g.describe()}: {g.reason}" for g in self.waiting]
         if self.dry_run:
             lines.append(f"dry run: would fetch {len(self.days)} days with "
                          f"{len(self.planned_calls)} API calls; nothing written")
-            lines += [f"  gap {g.gap.describe()}" for g in self.gaps if g.status == "to fetch"]
+            lines += [f"  gap {g.describe()}" for g in self.gaps if g.status == "to fetch"]
             lines += [f"  GET {path}" for path in self.planned_calls]
             return lines
         lines.append(f"days fetched: {self.days_fetched} of {len(self.days)}; API calls: "
                      f"{self.api_calls}; points written: {self.points_written}")
         lines.append(f"gaps that remain: {len(self.remaining)}")
-        lines += [f"  {g.gap.describe()}: {g.reason}" for g in self.remaining]
+        lines += [f"  {g.describe()}: {g.reason}" for g in self.remaining]
         if self.error:
             lines.append(f"stopped: {self.error}")
         return lines

@@ -8,9 +8,12 @@ ASSUMED HISTORY FORMAT (not publicly documented; see reference/jullix-api.md §2
 Power history of one device type for one Belgian calendar day is read from
 `GET /history/recent/{installation}/{device}/power/{Y}/{M}/{D}` (date unpadded, as DX does) for
 device in grid, solar, battery, charger. Only `plug` and `battery` histories are seen in other
-code; the other device names follow the same pattern and are an inference: a 404 means "no such
-history" and, for solar/battery/charger, "no such device" (written as 0 W, like the local API's
-absent devices). Without a grid history nothing is written.
+code; the other device names follow the same pattern and are an inference, so a 404 there says
+"no such history", not "no such device": a PV home whose solar history path does not exist must
+not get `solar_w = 0` at noon. A 404 therefore counts as an absent device (0 W, as the local
+poller writes an absent device type) only for a device type the local poller recorded as absent
+for this installation (`known_absent`); otherwise the field, and with it `home_w`, is left out,
+as the local poller does for an endpoint that failed. Without a grid history nothing is written.
 
 The shape this parser expects, which the simulator serves (`logger/testbed/simulator/cloud_api.py`):
 
@@ -38,7 +41,8 @@ so no measurement is defined for them yet.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import logging
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -171,9 +175,9 @@ def history_points(installation: str, series: dict[str, dict[int, float]],
                    absent: Iterable[str]) -> list[Point]:
     """power_flow points (source=cloud) at the grid samples' times.
 
-    `series` maps history device -> samples; `absent` devices (404) count as 0 W, as the local
-    poller counts an absent device type. A present device without a sample at that time leaves
-    its field (and home_w) out.
+    `series` maps history device -> samples; `absent` devices count as 0 W (the caller decides
+    which: see the module doc). Any other device without a sample at that time leaves its field
+    (and home_w) out.
     """
     grid = series.get("grid")
     if not grid:
@@ -197,32 +201,48 @@ class DayHistory:
     points: list[Point]
     calls: int
     problem: str = ""  # why nothing (or not everything) could be used
+    complete: bool = False  # grid understood, and no device failed: nothing to try again
 
 
 async def fetch_day(client: CloudClient, installation_id: str, installation: str, day: date,
-                    problems: Problems) -> DayHistory:
-    """The power history of one day as power_flow points. Raises CloudAuthError only."""
+                    problems: Problems, known_absent: Collection[str] = ()) -> DayHistory:
+    """The power history of one day as power_flow points. Raises CloudAuthError only.
+
+    `complete` is True when the grid history was understood and every other device answered
+    with a history that was understood or with 404; an unavailable, malformed or refused answer
+    makes the day incomplete (its points are still returned: what they hold is right, a later
+    fetch adds the missing fields to the same points).
+    """
     devices = list(HISTORY_DEVICES)
     paths = [history_path(installation_id, d, "power", day) for d in devices]
     answers = await asyncio.gather(*(client.get(p) for p in paths), return_exceptions=True)
     series: dict[str, dict[int, float]] = {}
     absent: list[str] = []
     problem = ""
+    failed = False
     for device, answer in zip(devices, answers, strict=True):
         if isinstance(answer, CloudAuthError):
             raise answer
         if isinstance(answer, BaseException):
             if not isinstance(answer, CloudError):
                 raise answer
-            problem = problem or str(answer)
+            problem, failed = problem or str(answer), True
             if isinstance(answer, CloudBadResponse):
                 problems.report(f"cloud_history_{device}_invalid", "%s; nothing written", answer)
             continue
         if answer is None:
-            absent.append(device)
+            if device in known_absent:
+                absent.append(device)
+            elif device != "grid":
+                problems.report(
+                    f"cloud_history_{device}_missing",
+                    "cloud has no %s power history (404) for %s, and the local poller has not "
+                    "recorded the device type as absent: %s and home_w left out",
+                    device, day.isoformat(), HISTORY_DEVICES[device], level=logging.INFO)
             continue
         parsed = parse_power_history(answer, day)
         if not parsed.understood:
+            failed = True
             problem = problem or f"{device} history format not understood ({parsed.why})"
             problems.report(
                 f"cloud_history_{device}_shape",
@@ -235,6 +255,8 @@ async def fetch_day(client: CloudClient, installation_id: str, installation: str
                             "cloud %s power history for %s: %d samples refused (first: %s)",
                             device, day.isoformat(), len(parsed.rejected), parsed.rejected[0])
         series[device] = parsed.samples
-    if "grid" in absent and not problem:
+    if "grid" not in series and not problem:
         problem = "the cloud has no grid power history (404)"
-    return DayHistory(day, history_points(installation, series, absent), len(paths), problem)
+    complete = "grid" in series and not failed
+    return DayHistory(day, history_points(installation, series, absent), len(paths), problem,
+                      complete)

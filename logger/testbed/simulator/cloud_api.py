@@ -20,7 +20,8 @@ Served from the same physics as the local API:
 Every request must carry `Authorization: Bearer <token>`; otherwise 401. Misbehaviour on demand
 through `POST /_sim/cloud` (see `CloudFaults.update`): a status for the next N requests (401,
 429 with `Retry-After`, 5xx), a delay, malformed (truncated) bodies, another history shape,
-and revoking the token.
+revoking the token, and history paths that answer 404 although the device exists
+(`missing`: the inferred grid/solar/charger paths may not exist on the real platform).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class CloudFaults:
     malformed: bool = False  # truncated JSON bodies
     shape: str = "canonical"  # history shape, see SHAPES
     revoked: bool = False  # the token was revoked: 401 for everything
+    missing: list[str] = field(default_factory=list)  # history devices that answer 404 anyway
 
     def update(self, changes: dict[str, Any]) -> None:
         if changes.get("reset"):
@@ -89,6 +91,8 @@ class CloudFaults:
                 raise ValueError("status must be 4xx or 5xx")
             if key == "retry_after" and value is not None:
                 value = str(value)
+            if key == "missing":
+                value = [str(v) for v in value]
             setattr(self, key, value)
 
 
@@ -239,7 +243,7 @@ class CloudApi:
             device = match.group(2)
             present = {"grid": True, "home": True, "solar": feats.solar,
                        "battery": feats.battery, "charger": feats.charger, "plug": feats.plug}
-            if not present.get(device):
+            if not present.get(device) or device in self.faults.missing:
                 return 404, None
             try:
                 day = date(int(match.group(4)), int(match.group(5)), int(match.group(6)))
