@@ -25,6 +25,9 @@ def check_point(point: Point) -> None:
     assert type(point.time_s) is int
     line = point.to_line()
     assert "\n" not in line and "\r" not in line, line
-    assert not _BAD_NUMBER.search(line), line
+    assert line.startswith(point.series_key + " ")
     assert line.endswith(f" {point.time_s}")
+    field_text = line[len(point.series_key) + 1 : -len(f" {point.time_s}")]
+    # A tag value may be the text "nan" (a device called so); a field value never is.
+    assert not _BAD_NUMBER.search(field_text), line
     assert identity_of_line(line) == point.identity
