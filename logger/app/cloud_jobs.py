@@ -32,10 +32,11 @@ class CloudJobs:
     """
 
     def __init__(self, settings: Settings, client: CloudClient, put: Callable[[list[Point]], Any],
-                 problems: Problems) -> None:
+                 problems: Problems, commit: Callable[[], Any] | None = None) -> None:
         self.settings = settings
         self.client = client
         self.put = put
+        self.commit = commit  # backfilled points are on disk before their gap is recorded
         self.problems = problems
         self.stopped = False
         self.realtime: CloudRealtime | None = None
@@ -61,7 +62,8 @@ class CloudJobs:
 
     @classmethod
     def create(cls, settings: Settings, put: Callable[[list[Point]], Any],
-               problems: Problems) -> CloudJobs | None:
+               problems: Problems, commit: Callable[[], Any] | None = None
+               ) -> CloudJobs | None:
         """None when cloud work is off or cannot work (the reason is logged)."""
         if not settings.cloud.enabled:
             return None
@@ -71,10 +73,12 @@ class CloudJobs:
         except CloudConfigError as exc:
             log.error("cloud work off: %s", exc)
             return None
-        return cls(settings, client, put, problems)
+        return cls(settings, client, put, problems, commit)
 
     async def _emit(self, points: list[Point]) -> None:
         self.put(points)
+        if self.commit is not None:
+            self.commit()
 
     def schedule(self, scheduler: Any) -> None:
         self._scheduler = scheduler

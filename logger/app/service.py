@@ -2,10 +2,11 @@
 
 The only place that knows sources, outbox and sink together. Jobs: the local poll (every `[local]
 interval`, `local_job`), the P1 supervisor (`p1_job`), the cloud jobs (`cloud_jobs`), the outbox
-commit (about once a second), and the flush into InfluxDB (every second, gated by the migration
-gate and the delivery's backoff). Every job body has its own timeout because APScheduler 3.x has
-none, and a hung job would silently stop being scheduled (max_instances=1 skips runs while one is
-still going).
+commit (`commit_tick`: what InfluxDB has not confirmed in time goes to disk, see
+`logger.outbox.store`), and the flush into InfluxDB (every second, gated by the migration gate
+and the delivery's backoff, bounded by its budget). Every job body has its own timeout because
+APScheduler 3.x has none, and a hung job would silently stop being scheduled (max_instances=1
+skips runs while one is still going).
 
 Shutdown on SIGTERM/SIGINT: stop scheduling, let an in-flight poll finish (bounded), commit what
 was accepted, give InfluxDB a few seconds to take what it will, close, exit 0.
@@ -22,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from logger.app.delivery import Delivery, DrainReport
+from logger.app.delivery import Delivery, DrainReport, open_outbox
 from logger.app.local_job import LocalJob
 from logger.app.systemd import Supervisor
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
-from logger.outbox import Outbox
+from logger.outbox.store import COMMIT_AGE
 from logger.sink.gate import SinkGate
 from logger.sink.writers import make_writer
 
@@ -47,9 +48,7 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.outbox = Outbox(
-            settings.outbox.path, settings.outbox.max_mb, settings.outbox.overflow
-        )
+        self.outbox = open_outbox(settings)
         self.problems = Problems(log, on_count=self.outbox.count)
         self.delivery: Delivery | None = None
         if settings.influx.configured:
@@ -70,7 +69,8 @@ class Service:
         if settings.cloud.enabled:
             from logger.app.cloud_jobs import CloudJobs
 
-            self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems)
+            self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems,
+                                          commit=self.outbox.commit)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[Any] | None = None
@@ -92,15 +92,24 @@ class Service:
         if self.local is not None and not self._stopping.is_set():
             await self.local.poll()
 
+    @property
+    def commit_tick(self) -> float:
+        """Seconds between commit jobs: half the age at which points are committed (capped at
+        1 s), so no unconfirmed point waits in memory past `commit_interval` (the promise)."""
+        return min(1.0, COMMIT_AGE * self.settings.outbox.commit_interval / 2)
+
     async def commit(self) -> None:
         """A coroutine on purpose: APScheduler runs plain functions in a thread pool, and the
-        outbox belongs to the event loop's thread."""
-        written = self.outbox.commit()
+        outbox belongs to the event loop's thread. Without InfluxDB every point is due at once:
+        the outbox is then the store, committed every tick."""
+        written = self.outbox.commit() if self.delivery is None else self.outbox.commit_due()
         self.last_commit_ok = time.monotonic()
         if written:
             log.debug("committed %d points to the outbox", written)
 
     async def flush(self) -> None:
+        """One drain, within its budget: the drain's deadline between requests, and
+        `wait_for` around everything, so even a write that trickles forever ends here."""
         if self.delivery is None or self._stopping.is_set():
             return
         budget = max(1.0, self.settings.influx.timeout * 2)
@@ -109,7 +118,11 @@ class Service:
             if not await self.sink.ensure():  # not migrated (yet): points stay in the outbox
                 return
             self.flush_started_at = time.monotonic()
-            await self.delivery.drain(deadline=time.monotonic() + budget)
+            await asyncio.wait_for(self.delivery.drain(deadline=time.monotonic() + budget),
+                                   budget + 1.0)
+        except TimeoutError:
+            log.warning("flush: InfluxDB took longer than the flush budget of %.0f s; what was "
+                        "not confirmed stays queued", budget + 1.0)
         finally:
             self._flush_task = None
             self.flush_started_at = None
@@ -141,7 +154,7 @@ class Service:
                 next_run_time=datetime.now(UTC),
             )
         scheduler.add_job(
-            self.commit, "interval", seconds=self.settings.outbox.commit_interval,
+            self.commit, "interval", seconds=self.commit_tick,
             id="outbox_commit", max_instances=1, coalesce=True, misfire_grace_time=5,
         )
         if self.delivery is not None:

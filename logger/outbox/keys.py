@@ -43,6 +43,7 @@ P1_LAST_TIME = last_sample("p1")
 
 OVERFLOW_DROPPED = "overflow_dropped"  # points the bound made the outbox drop
 DEAD_LETTERED = "dead_lettered"  # points InfluxDB refused for good
+DEAD_LETTERS_PRUNED = "dead_letters_pruned"  # dead letters removed by their own bound
 P1_TELEGRAMS = "p1_telegrams"  # valid telegrams
 P1_READER_RESTARTS = "p1_reader_restarts"
 # Problem kinds (`logger.core.problems.Problems`) are counted under their own names, e.g.
