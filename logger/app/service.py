@@ -222,6 +222,28 @@ class Service:
             clock_watch.cancel()
             await self.shutdown()
 
+    async def _final_drain(self) -> DrainReport:
+        """Give InfluxDB `SHUTDOWN_FLUSH_SECONDS` to take what it will, memory first (what it
+        takes then never touches the disk), but only until the oldest waiting point is due:
+        then everything left is committed, and the rest of the time drains the disk. Never
+        into a database whose migrations did not all succeed; `wait_for` also bounds a write
+        that trickles bytes forever (a wedged server), so a stop never hangs."""
+        report = DrainReport()
+        assert self.delivery is not None
+        now = time.monotonic()
+        end = now + SHUTDOWN_FLUSH_SECONDS
+        due = COMMIT_AGE * self.settings.outbox.commit_interval
+        first = min(end, now + max(0.0, due - (self.outbox.oldest_pending_age() or 0.0)))
+        for deadline in (first, end):
+            if self.sink.ready:
+                with contextlib.suppress(TimeoutError):
+                    part = await asyncio.wait_for(
+                        self.delivery.drain(deadline=deadline, force=True),
+                        max(0.0, deadline - time.monotonic()) + 1.0)
+                    report.written += part.written
+            self.outbox.commit()
+        return report
+
     @staticmethod
     async def _finish(task: asyncio.Task[Any] | None, timeout: float) -> None:
         """Wait (bounded) for an in-flight job instead of letting the scheduler cancel it."""
@@ -235,8 +257,11 @@ class Service:
         await self.systemd.stop()  # STOPPING=1
         if self.scheduler is not None:
             # AsyncIOExecutor would cancel running coroutine jobs; stop scheduling first and
-            # let an in-flight poll finish so its points are not lost.
-            self.scheduler.pause()
+            # let an in-flight poll finish so its points are not lost. The commit job keeps
+            # running meanwhile: the durability promise holds during a stop too.
+            for job in self.scheduler.get_jobs():
+                if job.id != "outbox_commit":
+                    job.pause()
             await self._finish(self.local.task if self.local else None,
                                self.settings.local.timeout + 2)
             await self._finish(self._flush_task, self.settings.influx.timeout + 1)
@@ -244,19 +269,8 @@ class Service:
             await asyncio.sleep(0)
         if self.p1 is not None:
             await self.p1.stop()
-        self.outbox.commit()
         if self.delivery is not None:
-            deadline = time.monotonic() + SHUTDOWN_FLUSH_SECONDS
-            # Never into a database whose migrations did not all succeed.
-            report = DrainReport()
-            if self.sink.ready:
-                # The deadline is checked between batches; wait_for also bounds a write that
-                # trickles bytes forever (a wedged server), so a stop never hangs.
-                with contextlib.suppress(TimeoutError):
-                    report = await asyncio.wait_for(
-                        self.delivery.drain(deadline=deadline, force=True),
-                        SHUTDOWN_FLUSH_SECONDS + 2.0,
-                    )
+            report = await self._final_drain()
             left = self.outbox.depth()
             if left:
                 log.info("shutdown: %d points wrote, %d stay in the outbox for next start",
