@@ -76,7 +76,10 @@ class Delivery:
             rows = self.outbox.peek(self.batch_size)
             if not rows:
                 break
-            if not await self._send(rows, report):
+            if self._full_committed(rows):
+                if not await self._pipeline(rows, report):
+                    break
+            elif not await self._send(rows, report):
                 break
         if report.written:
             now = time.time()
@@ -106,6 +109,51 @@ class Delivery:
             report.written += len(rows)
             self._recovered()
             return True
+        return await self._not_written(rows, result, report)
+
+    def _full_committed(self, rows: Sequence[Row]) -> bool:
+        return len(rows) == self.batch_size and rows[-1].id is not None
+
+    async def _pipeline(self, rows: Sequence[Row], report: DrainReport) -> bool:
+        """A backlog: full committed batches back to back, the disk work overlapped with the
+        wire. While batch N is POSTed, a worker thread deletes batch N-1 and reads batch N+1
+        (sqlite3 releases the GIL while SQLite works), so the loop sends while the disk works.
+        Ends at a batch that is not full and committed, or that InfluxDB did not confirm
+        (handled as `_send` does); returns like `_send`."""
+        acked: Sequence[Row] = []
+        try:
+            while True:
+                send = asyncio.create_task(self.writer.write([row.line for row in rows]))
+                try:
+                    freed, following = await asyncio.to_thread(self._disk_work, acked, rows)
+                finally:
+                    result = await send
+                acked = []
+                self.outbox.forget_bytes(freed)
+                report.requests += 1
+                if result.outcome is not Outcome.OK:
+                    return await self._not_written(rows, result, report)
+                acked = rows
+                report.written += len(rows)
+                self._recovered()
+                if self._out_of_time(report) or not self._full_committed(following):
+                    return True
+                rows = following
+        finally:
+            if acked:
+                self.outbox.ack(acked)
+
+    def _disk_work(self, acked: Sequence[Row], in_flight: Sequence[Row]
+                   ) -> tuple[int, list[Row]]:
+        """Runs in a worker thread: touches only committed rows (see `Outbox.ack_committed`)."""
+        freed = self.outbox.ack_committed(acked) if acked else 0
+        last_id = in_flight[-1].id
+        assert last_id is not None
+        return freed, self.outbox.peek_committed_after(last_id, self.batch_size)
+
+    async def _not_written(self, rows: Sequence[Row], result: WriteResult, report: DrainReport
+                           ) -> bool:
+        """A batch InfluxDB did not take: wait (RETRY), or bisect to isolate refused points."""
         if result.outcome is Outcome.RETRY:
             report.retry = result
             self._failed(result)

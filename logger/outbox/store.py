@@ -22,8 +22,9 @@ line: a line replaced while its write was in flight stays queued.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +101,7 @@ class Outbox:
         commit_interval: float = 5.0,
         dead_letter_max: int = 10_000,
         dead_letter_days: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
         self.max_bytes = int(max_mb * 1024 * 1024)
@@ -108,8 +110,10 @@ class Outbox:
         self._pending: dict[str, _Pending] = {}
         self._pending_meta: dict[str, str] = {}
         self._pending_counters: dict[str, int] = {}
-        self._last_meta_commit = time.monotonic()
+        self._clock = clock  # monotonic seconds; a benchmark may drive it
+        self._last_meta_commit = clock()
         self._read_only = read_only
+        self._lock = threading.Lock()
         if read_only:
             if not self.path.exists():
                 raise FileNotFoundError(f"{self.path}: no outbox here")
@@ -117,7 +121,11 @@ class Outbox:
             self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            # check_same_thread=False: `Delivery` acknowledges and reads committed batches in a
+            # worker thread while the next POST is in flight; every transaction and those
+            # reads hold `_lock`, so the two threads never interleave inside one.
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0,
+                                       check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL in WAL mode: every commit fsyncs the WAL, so a committed point survives a
             # power cut too (NORMAL would only survive a process crash). Commits are rare now:
@@ -143,7 +151,7 @@ class Outbox:
         self._put(lines)
 
     def _put(self, pairs: Iterable[tuple[str, str]]) -> int:
-        mono, wall = time.monotonic(), time.time()
+        mono, wall = self._clock(), time.time()
         pending = self._pending
         count = 0
         for identity, line in pairs:
@@ -163,7 +171,7 @@ class Outbox:
     def oldest_pending_age(self, now: float | None = None) -> float | None:
         """Seconds the oldest in-memory point has waited (dicts keep arrival order)."""
         for waiting in self._pending.values():
-            return (time.monotonic() if now is None else now) - waiting.received
+            return (self._clock() if now is None else now) - waiting.received
         return None
 
     def set_meta(self, key: str, value: str) -> None:
@@ -181,7 +189,7 @@ class Outbox:
         `COMMIT_AGE * commit_interval` (run it at least every `COMMIT_AGE / 2` of the interval
         and no point waits unconfirmed in memory longer than `commit_interval`); meta and
         counters alone at most every `META_INTERVAL`. Returns how many points were committed."""
-        now = time.monotonic() if now is None else now
+        now = self._clock() if now is None else now
         age = self.oldest_pending_age(now)
         if age is not None and age >= COMMIT_AGE * self.commit_interval:
             return self.commit()
@@ -213,7 +221,7 @@ class Outbox:
         return len(rows)
 
     def _flush_meta_and_counters(self) -> None:
-        self._last_meta_commit = time.monotonic()
+        self._last_meta_commit = self._clock()
         if self._pending_meta:
             self._db.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
@@ -277,6 +285,26 @@ class Outbox:
             self.dead_letters.add([r.line for r in rows], error, status)
             self._flush_meta_and_counters()
 
+    # -- committed batches, for a worker thread (see `Delivery.drain`) ----------------------
+
+    def peek_committed_after(self, last_id: int, limit: int) -> list[Row]:
+        """Committed rows after `last_id` (the batch still in flight), oldest first. Touches
+        only the file, never the in-memory points, so it may run in a worker thread."""
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT id, line, identity FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                (last_id, limit))
+            return [Row(row_id, line, identity) for row_id, line, identity in cursor]
+
+    def ack_committed(self, rows: Sequence[Row]) -> int:
+        """`ack` for committed rows only, safe in a worker thread; returns the bytes to take
+        off the bound's estimate, which the caller applies (`forget_bytes`) on its thread."""
+        with self._transaction():
+            return self._delete_rows(rows, [])
+
+    def forget_bytes(self, freed: int) -> None:
+        self.bound.estimate -= freed
+
     def _forget_from_memory(self, rows: Iterable[Row]) -> list[Row]:
         """Drop confirmed in-memory rows; returns those a commit moved to disk meanwhile."""
         caught = []
@@ -288,10 +316,14 @@ class Outbox:
                 del self._pending[row.identity]
         return caught
 
-    def _delete(self, by_id: list[Row], by_identity: list[Row]) -> None:
-        """Delete rows whose line is still the one sent. The byte count of the bound is an
-        upper estimate: it shrinks only by rows known to be gone, and `_enforce_bound`
-        measures exactly before it drops anything."""
+    def _delete(self, by_id: Sequence[Row], by_identity: Sequence[Row]) -> None:
+        self.forget_bytes(self._delete_rows(by_id, by_identity))
+
+    def _delete_rows(self, by_id: Sequence[Row], by_identity: Sequence[Row]) -> int:
+        """Delete rows whose line is still the one sent; returns the bytes they freed. The
+        bound's byte count is an upper estimate: it shrinks only by rows known to be gone, and
+        `QueueBound.over` measures exactly before anything is dropped."""
+        freed = 0
         for where, rows, key in (("id = ? AND line = ?", by_id, "id"),
                                  ("identity = ? AND line = ?", by_identity, "identity")):
             if not rows:
@@ -299,7 +331,8 @@ class Outbox:
             cursor = self._db.executemany(f"DELETE FROM outbox WHERE {where}",
                                           [(getattr(r, key), r.line) for r in rows])
             if cursor.rowcount == len(rows):
-                self.bound.estimate -= sum(row_bytes(r.identity, r.line) for r in rows)
+                freed += sum(row_bytes(r.identity, r.line) for r in rows)
+        return freed
 
     # -- reading ----------------------------------------------------------------------
 
@@ -345,7 +378,7 @@ class Outbox:
     # -- plumbing ---------------------------------------------------------------------
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+        return _Transaction(self._db, self._lock)
 
     def close(self) -> None:
         """Commit what is pending and close the file."""
@@ -357,14 +390,20 @@ class Outbox:
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on error (sqlite3's autocommit mode is off)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
         self._db = db
+        self._lock = lock
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self._db.execute("COMMIT")
-        else:
-            self._db.execute("ROLLBACK")
+        try:
+            self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self._lock.release()
