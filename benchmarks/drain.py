@@ -5,10 +5,11 @@
    points with the fields the local collector writes, one poll per second of simulated time.
 2. Baseline ("direct"): the same line protocol POSTed straight to `/write` of a private influxd
    (Debian's 1.6) in batches of 5,000 with httpx, into a fresh database.
-3. The logger's path: `Delivery.drain` (peek 5,000 rows, V1Writer POST, delete the acked rows)
-   until the outbox is empty, into another fresh database of the same server.
+3. The logger's path: `Delivery.drain` (peek 5,000 rows, V1Writer POST, delete the acked rows;
+   for a backlog of full batches pipelined: a worker thread deletes batch N-1 and reads N+1
+   while N is POSTed) until the outbox is empty, into another fresh database of the same server.
 
-Prints one JSON object; target: drain >= 50 % of the direct-post rate.
+Prints one JSON object; target (issue 14): drain >= 80 % of the direct-post rate.
 
     .venv/bin/python benchmarks/drain.py [--points 1000000] [--batch 5000]
 """
@@ -162,8 +163,8 @@ def main() -> int:
         "stored_direct": stored_direct,
         "stored_drained": stored_drained,
         "left_in_outbox": left,
-        "target_ratio_min": 0.5,
-        "target_ok": drain_rate / direct_rate >= 0.5,
+        "target_ratio_min": 0.8,
+        "target_ok": drain_rate / direct_rate >= 0.8,
     })
     return 0
 

@@ -32,35 +32,13 @@ from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.outbox.bound import QueueBound, row_bytes
 from logger.outbox.dead_letters import DeadLetters
+from logger.outbox.schema import SCHEMA
 
 log = get_logger(__name__)
 
 COMMIT_AGE = 0.4  # of commit_interval: the age at which pending points are committed
 META_INTERVAL = 30.0  # seconds: the longest meta facts and counters wait alone in memory
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    identity TEXT NOT NULL UNIQUE,
-    line TEXT NOT NULL,
-    accepted_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dead_letter (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    line TEXT NOT NULL,
-    error TEXT NOT NULL,
-    status INTEGER,
-    failed_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS counters (
-    name TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
-"""
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -237,12 +215,9 @@ class Outbox:
             )
             self._pending_counters.clear()
 
-    # -- bound ------------------------------------------------------------------------
-
     def queue_bytes(self) -> int:
         """The committed queue's size as `max_mb` counts it (see `logger.outbox.bound`)."""
         return self.bound.estimate
-
     # -- draining ---------------------------------------------------------------------
 
     def peek(self, limit: int) -> list[Row]:
@@ -303,7 +278,7 @@ class Outbox:
             return self._delete_rows(rows, [])
 
     def forget_bytes(self, freed: int) -> None:
-        self.bound.estimate -= freed
+        self.bound.estimate -= freed  # on the loop's thread only
 
     def _forget_from_memory(self, rows: Iterable[Row]) -> list[Row]:
         """Drop confirmed in-memory rows; returns those a commit moved to disk meanwhile."""
