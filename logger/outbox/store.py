@@ -105,10 +105,12 @@ class Outbox:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0,
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL in WAL mode: every commit fsyncs the WAL, so a committed point survives a
-            # power cut too (NORMAL would only survive a process crash). Commits are rare now:
-            # only points InfluxDB did not confirm in time, and meta every META_INTERVAL.
-            self._db.execute("PRAGMA synchronous=FULL")
+            # NORMAL in WAL mode: a transaction survives a process crash but not necessarily a
+            # power cut. Enough for deletes (an ack lost to a power cut only re-sends points
+            # InfluxDB already has, under the same identity: no duplicate) and for meta. The
+            # commits of points are `durable` transactions: FULL, the WAL fsynced before they
+            # return, so a committed point survives a power cut too (docs/durability.md).
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
         self.dead_letters = DeadLetters(self._db, self._pending_counters, dead_letter_max,
                                         dead_letter_days)
@@ -181,7 +183,7 @@ class Outbox:
         rows = list(self._pending.items()) if points else []
         if not (rows or self._pending_meta or self._pending_counters):
             return 0
-        with self._transaction():
+        with self._transaction(durable=bool(rows)):
             if rows:
                 self._db.executemany(
                     "INSERT INTO outbox (identity, line, accepted_at) VALUES (?, ?, ?) "
@@ -352,8 +354,8 @@ class Outbox:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db, self._lock)
+    def _transaction(self, durable: bool = False) -> _Transaction:
+        return _Transaction(self._db, self._lock, durable)
 
     def close(self) -> None:
         """Commit what is pending and close the file."""
@@ -363,15 +365,19 @@ class Outbox:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (sqlite3's autocommit mode is off)."""
+    """BEGIN IMMEDIATE ... COMMIT under the outbox's lock, rolled back on error (sqlite3's
+    autocommit mode is off); `durable`: synchronous=FULL for this one, the WAL fsynced."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, durable: bool) -> None:
         self._db = db
         self._lock = lock
+        self._durable = durable
 
     def __enter__(self) -> None:
         self._lock.acquire()
         try:
+            if self._durable:
+                self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._lock.release()
@@ -381,4 +387,8 @@ class _Transaction:
         try:
             self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
         finally:
-            self._lock.release()
+            try:
+                if self._durable:
+                    self._db.execute("PRAGMA synchronous=NORMAL")
+            finally:
+                self._lock.release()
