@@ -2,6 +2,10 @@
 what InfluxDB refused for good, `meta` small facts for `status`, `counters` persistent totals.
 Existing files keep working: tables are only ever created if missing."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -25,3 +29,13 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 );
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One queued line. `id` is its row id once committed; None while it waits in memory
+    (then `identity` says which pending point it is)."""
+
+    id: int | None
+    line: str
+    identity: str = ""

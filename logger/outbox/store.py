@@ -32,22 +32,13 @@ from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.outbox.bound import QueueBound, row_bytes
 from logger.outbox.dead_letters import DeadLetters
-from logger.outbox.schema import SCHEMA
+from logger.outbox.deletes import delete_rows, note_replaced
+from logger.outbox.schema import SCHEMA, Row
 
 log = get_logger(__name__)
 
 COMMIT_AGE = 0.4  # of commit_interval: the age at which pending points are committed
 META_INTERVAL = 30.0  # seconds: the longest meta facts and counters wait alone in memory
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One queued line. `id` is its row id once committed; None while it waits in memory
-    (then `identity` says which pending point it is)."""
-
-    id: int | None
-    line: str
-    identity: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +83,7 @@ class Outbox:
         self._last_meta_commit = clock()
         self._read_only = read_only
         self._lock = threading.Lock()
+        self._replaced: set[int] = set()  # committed rows whose line changed (`_note_replaced`)
         if read_only:
             if not self.path.exists():
                 raise FileNotFoundError(f"{self.path}: no outbox here")
@@ -185,6 +177,7 @@ class Outbox:
             return 0
         with self._transaction(durable=bool(rows)):
             if rows:
+                self._note_replaced([identity for identity, _ in rows])
                 self._db.executemany(
                     "INSERT INTO outbox (identity, line, accepted_at) VALUES (?, ?, ?) "
                     "ON CONFLICT(identity) DO UPDATE SET line = excluded.line",
@@ -199,6 +192,10 @@ class Outbox:
                     self.bound.drop_excess()
                     self._flush_meta_and_counters()
         return len(rows)
+
+    def _note_replaced(self, identities: list[str]) -> None:
+        if self.bound.estimate:  # else nothing is committed, nothing can be replaced
+            note_replaced(self._db, self._replaced, identities)
 
     def _flush_meta_and_counters(self) -> None:
         self._last_meta_commit = self._clock()
@@ -297,19 +294,7 @@ class Outbox:
         self.forget_bytes(self._delete_rows(by_id, by_identity))
 
     def _delete_rows(self, by_id: Sequence[Row], by_identity: Sequence[Row]) -> int:
-        """Delete rows whose line is still the one sent; returns the bytes they freed. The
-        bound's byte count is an upper estimate: it shrinks only by rows known to be gone, and
-        `QueueBound.over` measures exactly before anything is dropped."""
-        freed = 0
-        for where, rows, key in (("id = ? AND line = ?", by_id, "id"),
-                                 ("identity = ? AND line = ?", by_identity, "identity")):
-            if not rows:
-                continue
-            cursor = self._db.executemany(f"DELETE FROM outbox WHERE {where}",
-                                          [(getattr(r, key), r.line) for r in rows])
-            if cursor.rowcount == len(rows):
-                freed += sum(row_bytes(r.identity, r.line) for r in rows)
-        return freed
+        return delete_rows(self._db, self._replaced, by_id, by_identity)
 
     # -- reading ----------------------------------------------------------------------
 
