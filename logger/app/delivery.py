@@ -29,6 +29,7 @@ from logger.sink.writers import Outcome, Writer, WriteResult
 log = get_logger(__name__)
 
 BISECT_REQUESTS = 64  # requests one drain may spend isolating refused points
+SEND_STEPS = 8  # loop turns for httpx to put a request on the wire before the next read
 
 
 def open_outbox(settings: Settings) -> Outbox:
@@ -116,16 +117,23 @@ class Delivery:
 
     async def _pipeline(self, rows: Sequence[Row], report: DrainReport) -> bool:
         """A backlog: full committed batches back to back, the disk work overlapped with the
-        wire. While batch N is POSTed, a worker thread deletes batch N-1 and reads batch N+1
-        (sqlite3 releases the GIL while SQLite works), so the loop sends while the disk works.
+        wire. While batch N is POSTed, a worker thread deletes batch N-1 (one statement, during
+        which sqlite3 releases the GIL), so the loop sends while the disk works.
         Ends at a batch that is not full and committed, or that InfluxDB did not confirm
         (handled as `_send` does); returns like `_send`."""
         acked: Sequence[Row] = []
         try:
             while True:
                 send = asyncio.create_task(self.writer.write([row.line for row in rows]))
+                # One DELETE statement: SQLite works with the GIL released meanwhile.
+                delete = asyncio.ensure_future(asyncio.to_thread(self.outbox.ack_committed, acked))
                 try:
-                    freed, following = await asyncio.to_thread(self._disk_work, acked, rows)
+                    for _ in range(SEND_STEPS):  # let the request reach the wire, then read
+                        await asyncio.sleep(0)
+                    last_id = rows[-1].id
+                    assert last_id is not None
+                    following = self.outbox.peek_committed_after(last_id, self.batch_size)
+                    freed = await delete
                 finally:
                     result = await send
                 acked = []
@@ -142,14 +150,6 @@ class Delivery:
         finally:
             if acked:
                 self.outbox.ack(acked)
-
-    def _disk_work(self, acked: Sequence[Row], in_flight: Sequence[Row]
-                   ) -> tuple[int, list[Row]]:
-        """Runs in a worker thread: touches only committed rows (see `Outbox.ack_committed`)."""
-        freed = self.outbox.ack_committed(acked) if acked else 0
-        last_id = in_flight[-1].id
-        assert last_id is not None
-        return freed, self.outbox.peek_committed_after(last_id, self.batch_size)
 
     async def _not_written(self, rows: Sequence[Row], result: WriteResult, report: DrainReport
                            ) -> bool:

@@ -4,7 +4,7 @@ Existing files keep working: tables are only ever created if missing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -31,10 +31,9 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One queued line. `id` is its row id once committed; None while it waits in memory
-    (then `identity` says which pending point it is)."""
+class Row(NamedTuple):
+    """One queued line. `id` is its row id once committed; None while it waits in memory.
+    A NamedTuple: a drain builds 5,000 of them per batch, and a tuple is the cheapest."""
 
     id: int | None
     line: str

@@ -83,6 +83,7 @@ class Outbox:
         self._last_meta_commit = clock()
         self._read_only = read_only
         self._lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None  # see peek_committed_after
         self._replaced: set[int] = set()  # committed rows whose line changed (`_note_replaced`)
         if read_only:
             if not self.path.exists():
@@ -224,7 +225,7 @@ class Outbox:
         They leave only through `ack` or `dead_letter`."""
         cursor = self._db.execute(
             "SELECT id, line, identity FROM outbox ORDER BY id LIMIT ?", (limit,))
-        rows = [Row(row_id, line, identity) for row_id, line, identity in cursor]
+        rows = list(map(Row._make, cursor))
         if len(rows) < limit:
             for identity, waiting in self._pending.items():
                 rows.append(Row(None, waiting.line, identity))
@@ -262,17 +263,22 @@ class Outbox:
     # -- committed batches, for a worker thread (see `Delivery.drain`) ----------------------
 
     def peek_committed_after(self, last_id: int, limit: int) -> list[Row]:
-        """Committed rows after `last_id` (the batch still in flight), oldest first. Touches
-        only the file, never the in-memory points, so it may run in a worker thread."""
-        with self._lock:
-            cursor = self._db.execute(
-                "SELECT id, line, identity FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-                (last_id, limit))
-            return [Row(row_id, line, identity) for row_id, line, identity in cursor]
+        """Committed rows after `last_id` (the batch still in flight), oldest first, through a
+        second, read-only connection: WAL lets it read while a worker thread deletes through
+        the first (`ack_committed`), so neither waits for the other."""
+        if self._reader is None:
+            self._reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                           isolation_level=None, timeout=10.0)
+        cursor = self._reader.execute(
+            "SELECT id, line, identity FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+            (last_id, limit))
+        return list(map(Row._make, cursor))
 
     def ack_committed(self, rows: Sequence[Row]) -> int:
         """`ack` for committed rows only, safe in a worker thread; returns the bytes to take
         off the bound's estimate, which the caller applies (`forget_bytes`) on its thread."""
+        if not rows:
+            return 0
         with self._transaction():
             return self._delete_rows(rows, [])
 
@@ -346,6 +352,8 @@ class Outbox:
         """Commit what is pending and close the file."""
         if not self._read_only:
             self.commit()
+        if self._reader is not None:
+            self._reader.close()
         self._db.close()
 
 
