@@ -164,17 +164,18 @@ class Outbox:
         counters alone at most every `META_INTERVAL`. Returns how many points were committed."""
         now = self._clock() if now is None else now
         age = self.oldest_pending_age(now)
+        meta_due = now - self._last_meta_commit >= META_INTERVAL
         if age is not None and age >= COMMIT_AGE * self.commit_interval:
-            return self.commit()
-        if (self._pending_meta or self._pending_counters) and (
-                now - self._last_meta_commit >= META_INTERVAL):
+            return self.commit(meta=meta_due)  # during an outage: fewer pages per commit
+        if meta_due and (self._pending_meta or self._pending_counters):
             self.commit(points=False)
         return 0
 
-    def commit(self, points: bool = True) -> int:
-        """Make everything pending durable in one fsynced transaction; returns the points."""
+    def commit(self, points: bool = True, meta: bool = True) -> int:
+        """Make what is pending durable in one transaction, fsynced when it holds points;
+        returns the points. `meta=False` leaves meta facts and counters for a later commit."""
         rows = list(self._pending.items()) if points else []
-        if not (rows or self._pending_meta or self._pending_counters):
+        if not (rows or (meta and (self._pending_meta or self._pending_counters))):
             return 0
         with self._transaction(durable=bool(rows)):
             if rows:
@@ -184,7 +185,8 @@ class Outbox:
                     "ON CONFLICT(identity) DO UPDATE SET line = excluded.line",
                     [(identity, w.line, w.received_wall) for identity, w in rows],
                 )
-            self._flush_meta_and_counters()
+            if meta:
+                self._flush_meta_and_counters()
         if rows:
             self._pending.clear()
             self.bound.estimate += sum(row_bytes(i, w.line) for i, w in rows)
