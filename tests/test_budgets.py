@@ -10,13 +10,12 @@ not by the logger).
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
-import threading
 import time
 
 import pytest
 from harness import SimulatorProcess, served_utc_seconds
+from test_sdnotify import TricklingServer
 
 from logger.app.delivery import BISECT_REQUESTS, Delivery
 from logger.app.service import Service
@@ -34,43 +33,6 @@ BEGIN UPDATE test_inserted SET n = n + 1 WHERE one = 1; END;
 """
 
 
-class TricklingServer:
-    """Accepts, reads the request, then sends a status line and one header byte every 0.3 s,
-    forever: no per-read timeout ever fires, only an overall budget ends the exchange."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:  # closed
-                return
-            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
-
-    def _trickle(self, conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)
-            try:
-                conn.sendall(b"HTTP/1.1 204 No Content\r\nX-Slow: ")
-                while not self.stop.is_set():
-                    time.sleep(0.3)
-                    conn.sendall(b"a")
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
-
-
 def one_point() -> Point:
     return Point.make("meter", {"installation": "t"}, {"power_w": 1.0}, 1_700_000_000)
 
@@ -79,7 +41,7 @@ def test_a_flush_ends_within_its_budget_when_influxdb_trickles_forever(tmp_path)
     server = TricklingServer()
     settings = Settings(
         local={"enabled": False},
-        influx={"url": f"http://127.0.0.1:{server.port}", "database": "db", "timeout": 1.0,
+        influx={"url": server.url, "database": "db", "timeout": 1.0,
                 "auto_migrate": False},
         outbox={"path": tmp_path / "outbox.sqlite"},
     )

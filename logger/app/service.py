@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # imported where used: dsmr_parser (P1) and the cloud client 
 log = get_logger(__name__)
 
 SHUTDOWN_FLUSH_SECONDS = 5.0
+FLUSH_BUDGET_FACTOR = 2.0  # one flush may take this many [influx] timeouts (at least 1 s)
 CLOCK_JUMP_SECONDS = 2.0  # a wall-clock step at least this large reschedules every job
 
 
@@ -112,7 +113,7 @@ class Service:
         `wait_for` around everything, so even a write that trickles forever ends here."""
         if self.delivery is None or self._stopping.is_set():
             return
-        budget = max(1.0, self.settings.influx.timeout * 2)
+        budget = max(1.0, self.settings.influx.timeout * FLUSH_BUDGET_FACTOR)
         self._flush_task = asyncio.current_task()
         try:
             if not await self.sink.ensure():  # not migrated (yet): points stay in the outbox
