@@ -118,38 +118,40 @@ class Delivery:
     async def _pipeline(self, rows: Sequence[Row], report: DrainReport) -> bool:
         """A backlog: full committed batches back to back, the disk work overlapped with the
         wire. While batch N is POSTed, a worker thread deletes batch N-1 (one statement, during
-        which sqlite3 releases the GIL), so the loop sends while the disk works.
-        Ends at a batch that is not full and committed, or that InfluxDB did not confirm
-        (handled as `_send` does); returns like `_send`."""
-        acked: Sequence[Row] = []
+        which sqlite3 releases the GIL) and the loop reads batch N+1 through a second
+        connection. Batches are plain (id, line) tuples here; ends at a batch that is not full
+        and committed, or that InfluxDB did not confirm (then handled as `_send` does, row by
+        row); returns like `_send`."""
+        batch = [(row.id, row.line) for row in rows if row.id is not None]
+        acked: list[tuple[int, str]] = []
         try:
             while True:
-                send = asyncio.create_task(self.writer.write([row.line for row in rows]))
-                # One DELETE statement: SQLite works with the GIL released meanwhile.
-                delete = asyncio.ensure_future(asyncio.to_thread(self.outbox.ack_committed, acked))
+                lines = [line for _, line in batch]
+                posting = asyncio.create_task(self.writer.write(lines))
+                delete = asyncio.ensure_future(asyncio.to_thread(self.outbox.ack_committed,
+                                                                 acked))
                 try:
                     for _ in range(SEND_STEPS):  # let the request reach the wire, then read
                         await asyncio.sleep(0)
-                    last_id = rows[-1].id
-                    assert last_id is not None
-                    following = self.outbox.peek_committed_after(last_id, self.batch_size)
+                    following = self.outbox.peek_committed_after(batch[-1][0], self.batch_size)
                     freed = await delete
                 finally:
-                    result = await send
+                    result = await posting
                 acked = []
                 self.outbox.forget_bytes(freed)
                 report.requests += 1
                 if result.outcome is not Outcome.OK:
-                    return await self._not_written(rows, result, report)
-                acked = rows
-                report.written += len(rows)
+                    return await self._not_written([Row(i, line) for i, line in batch], result,
+                                                   report)
+                acked = batch
+                report.written += len(batch)
                 self._recovered()
-                if self._out_of_time(report) or not self._full_committed(following):
+                if self._out_of_time(report) or len(following) < self.batch_size:
                     return True
-                rows = following
+                batch = following
         finally:
             if acked:
-                self.outbox.ack(acked)
+                self.outbox.forget_bytes(self.outbox.ack_committed(acked))
 
     async def _not_written(self, rows: Sequence[Row], result: WriteResult, report: DrainReport
                            ) -> bool:

@@ -18,7 +18,7 @@ from logger.outbox.keys import OVERFLOW_DROPPED
 log = get_logger(__name__)
 
 ROW_OVERHEAD = 32  # bytes a queued row costs beyond its line and (twice) its identity
-_BYTES = f"SELECT COALESCE(SUM(length(line) + 2 * length(identity) + {ROW_OVERHEAD}), 0)"
+BYTES_SQL = f"SELECT COALESCE(SUM(length(line) + 2 * length(identity) + {ROW_OVERHEAD}), 0)"
 
 
 def row_bytes(identity: str, line: str) -> int:
@@ -37,7 +37,7 @@ class QueueBound:
         self.estimate = self.measure()
 
     def measure(self) -> int:
-        return int(self._db.execute(_BYTES + " FROM outbox").fetchone()[0])
+        return int(self._db.execute(BYTES_SQL + " FROM outbox").fetchone()[0])
 
     def over(self) -> bool:
         """True when the queue is past the bound (measured exactly when the estimate says so)."""
@@ -61,7 +61,7 @@ class QueueBound:
         to_drop = max(1, min(depth, int(depth * excess_fraction)))
         order = "ASC" if self.overflow == "drop_oldest" else "DESC"
         chosen = f"id IN (SELECT id FROM outbox ORDER BY id {order} LIMIT ?)"
-        freed = self._db.execute(_BYTES + f" FROM outbox WHERE {chosen}", (to_drop,)).fetchone()
+        freed = self._db.execute(BYTES_SQL + f" FROM outbox WHERE {chosen}", (to_drop,)).fetchone()
         self._db.execute(f"DELETE FROM outbox WHERE {chosen}", (to_drop,))
         self.estimate -= int(freed[0])
         self._counters[OVERFLOW_DROPPED] = self._counters.get(OVERFLOW_DROPPED, 0) + to_drop

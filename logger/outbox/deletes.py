@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from logger.outbox.bound import row_bytes
+from logger.outbox.bound import BYTES_SQL, row_bytes
 from logger.outbox.schema import Row
 
 
@@ -52,3 +52,16 @@ def delete_rows(db: sqlite3.Connection, replaced: set[int], by_id: Sequence[Row]
             r.id for r in by_id if r.id is not None and db.execute(
                 "SELECT 1 FROM outbox WHERE id = ?", (r.id,)).fetchone() is None)
     return freed
+
+
+def delete_batch(db: sqlite3.Connection, replaced: set[int],
+                 batch: Sequence[tuple[int, str]]) -> int:
+    """`delete_rows` for a run of committed (id, line) rows, the bytes freed summed by SQLite
+    (no Python work per row: it runs in a worker thread while the loop sends)."""
+    first, last = batch[0][0], batch[-1][0]
+    if any(first <= row_id <= last for row_id in replaced):
+        return delete_rows(db, replaced, [Row(i, line) for i, line in batch], [])
+    freed = db.execute(BYTES_SQL + " FROM outbox WHERE id BETWEEN ? AND ?", (first, last))
+    total = int(freed.fetchone()[0])
+    db.execute("DELETE FROM outbox WHERE id BETWEEN ? AND ?", (first, last))
+    return total
