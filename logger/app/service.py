@@ -64,7 +64,7 @@ class Service:
         if settings.p1.enabled:
             from logger.app.p1_job import P1Job
 
-            self.p1 = P1Job(settings, self.outbox)
+            self.p1 = P1Job(settings, self.outbox, after_put=self.nudge_flush)
         # Cloud realtime and scheduled backfill; None when [cloud] is off.
         self.cloud: CloudJobs | None = None
         if settings.cloud.enabled:
@@ -75,6 +75,7 @@ class Service:
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[Any] | None = None
+        self._nudges: set[asyncio.Task[Any]] = set()
         # Writes wait until the InfluxDB migrations succeeded (logger/sink/gate.py); the systemd
         # watchdog reads the two monotonic timestamps below (logger/app/health.py).
         self.sink = SinkGate(settings.influx)
@@ -92,6 +93,18 @@ class Service:
         """One local poll (see `logger.app.local_job`); nothing new once stopping."""
         if self.local is not None and not self._stopping.is_set():
             await self.local.poll()
+            self.nudge_flush()
+
+    def nudge_flush(self) -> None:
+        """Points just arrived: deliver them now instead of at the next flush tick, so they
+        wait milliseconds, not up to a second, unconfirmed in memory, where a kill -9 would
+        take them along (docs/durability.md). In its own task, so a slow InfluxDB never holds
+        up a poll; nothing while a flush runs (it takes them) or in backoff (`drain` says)."""
+        if self.delivery is None or self._stopping.is_set() or self._flush_task is not None:
+            return
+        task = asyncio.create_task(self.flush(), name="flush-nudge")
+        self._nudges.add(task)  # a reference, until it is done
+        task.add_done_callback(self._nudges.discard)
 
     @property
     def commit_tick(self) -> float:
@@ -111,8 +124,8 @@ class Service:
     async def flush(self) -> None:
         """One drain, within its budget: the drain's deadline between requests, and
         `wait_for` around everything, so even a write that trickles forever ends here."""
-        if self.delivery is None or self._stopping.is_set():
-            return
+        if self.delivery is None or self._stopping.is_set() or self._flush_task is not None:
+            return  # one flush at a time: the running one takes the new points too
         budget = max(1.0, self.settings.influx.timeout * FLUSH_BUDGET_FACTOR)
         self._flush_task = asyncio.current_task()
         try:
