@@ -4,13 +4,17 @@
    (`Outbox.put` + `commit` in chunks): the per-poll mix of meter, solar, battery and power_flow
    points with the fields the local collector writes, one poll per second of simulated time.
 2. Baseline ("direct"): the same line protocol POSTed straight to `/write` of a private influxd
-   (Debian's 1.6) in batches of 5,000 with httpx, into a fresh database.
-3. The logger's path: `Delivery.drain` (peek 5,000 rows, V1Writer POST, delete the acked rows)
-   until the outbox is empty, into another fresh database of the same server.
+   (Debian's 1.6) in batches of 5,000 with httpx, into a fresh database. The backlog is built as
+   `--rounds` outboxes, and the direct post and the drain alternate round by round, in
+   alternating order (a busy machine, and influxd's compactions after each phase, then slow
+   both alike); the ratio is total points over total seconds of each.
+3. The logger's path: `Delivery.drain` (peek 5,000 rows, V1Writer POST, delete the acked rows;
+   for a backlog of full batches pipelined: a worker thread deletes batch N-1 and reads N+1
+   while N is POSTed) until the outbox is empty, into another fresh database of the same server.
 
-Prints one JSON object; target: drain >= 50 % of the direct-post rate.
+Prints one JSON object; target (issue 14): drain >= 80 % of the direct-post rate.
 
-    .venv/bin/python benchmarks/drain.py [--points 1000000] [--batch 5000]
+    .venv/bin/python benchmarks/drain.py [--points 1000000] [--batch 5000] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -67,10 +71,11 @@ def poll_points(second: int) -> list[Point]:
     return [p for p in points if p is not None]
 
 
-def build_backlog(path: Path, count: int) -> tuple[int, float]:
+def build_backlog(path: Path, count: int, second: int = START) -> tuple[int, float, int]:
+    """An outbox of `count` points from `second` on; returns depth, seconds, next second."""
     outbox = Outbox(path, max_mb=100_000)
     began = time.monotonic()
-    made, second = 0, START
+    made = 0
     while made < count:
         points = poll_points(second)[: count - made]
         outbox.put(points)
@@ -81,7 +86,7 @@ def build_backlog(path: Path, count: int) -> tuple[int, float]:
     outbox.commit()
     depth = outbox.depth()
     outbox.close()
-    return depth, time.monotonic() - began
+    return depth, time.monotonic() - began, second
 
 
 def read_lines(path: Path) -> list[str]:
@@ -134,23 +139,45 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=4, help="alternations direct/drain")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jullix-drain-") as tmp, InfluxServer() as server:
-        path = Path(tmp) / "outbox.sqlite"
-        depth, build_s = build_backlog(path, args.points)
-        size_mb = path.stat().st_size / 1e6
-        lines = read_lines(path)
+        # `--rounds` outboxes, each a slice of the backlog; direct post and drain alternate
+        # round by round, so a neighbour's load on this machine hits both alike.
+        paths, depth, build_s, second = [], 0, 0.0, START
+        for number in range(args.rounds):
+            path = Path(tmp) / f"outbox-{number}.sqlite"
+            made, took, second = build_backlog(path, args.points // args.rounds, second)
+            paths.append(path)
+            depth, build_s = depth + made, build_s + took
+        size_mb = sum(p.stat().st_size for p in paths) / 1e6
         server.create_database("direct")
         server.create_database("drained")
-        direct_s = asyncio.run(post_direct(server.url, "direct", lines, args.batch))
-        del lines
-        drain_s, written, left = asyncio.run(drain(server.url, "drained", path, args.batch))
+        direct_s = drain_s = 0.0
+        written = left = 0
+        rounds = []
+        for number, path in enumerate(paths):
+            lines = read_lines(path)
+            # The order alternates too: whichever phase comes second pays for the compactions
+            # influxd runs after the first.
+            if number % 2:
+                took_drain, done, rest = asyncio.run(drain(server.url, "drained", path,
+                                                           args.batch))
+            took_direct = asyncio.run(post_direct(server.url, "direct", lines, args.batch))
+            del lines
+            if not number % 2:
+                took_drain, done, rest = asyncio.run(drain(server.url, "drained", path,
+                                                           args.batch))
+            direct_s, drain_s = direct_s + took_direct, drain_s + took_drain
+            written, left = written + done, left + rest
+            rounds.append(round(took_direct / took_drain, 3))
         stored_direct, stored_drained = count(server, "direct"), count(server, "drained")
     direct_rate, drain_rate = depth / direct_s, written / drain_s
     emit({
         "benchmark": "drain",
         "machine": machine(),
         "backlog_points": depth,
+        "rounds": args.rounds,
         "outbox_file_mb": round(size_mb, 1),
         "build_backlog_s": round(build_s, 1),
         "batch": args.batch,
@@ -159,11 +186,12 @@ def main() -> int:
         "drain_s": round(drain_s, 1),
         "drain_points_per_s": round(drain_rate),
         "drain_over_direct": round(drain_rate / direct_rate, 3),
+        "drain_over_direct_per_round": rounds,
         "stored_direct": stored_direct,
         "stored_drained": stored_drained,
         "left_in_outbox": left,
-        "target_ratio_min": 0.5,
-        "target_ok": drain_rate / direct_rate >= 0.5,
+        "target_ratio_min": 0.8,
+        "target_ok": drain_rate / direct_rate >= 0.8,
     })
     return 0
 

@@ -131,7 +131,7 @@ def test_a_404_for_a_device_the_house_has_never_becomes_0_w(
         report = await world.run()
         points = world.cloud_points()
         assert report.points_written == len(points) > 50
-        assert max(abs(p["battery_w"]) for p in points) > 0  # a real series, not all zero
+        assert max(abs(p["grid_w"]) for p in points) > 0  # a real series, not all zero
         for p in points:
             assert p.get("solar_w") is None and p.get("home_w") is None
             assert p["car_w"] == 0.0 and p["grid_w"] is not None

@@ -120,3 +120,47 @@ def test_a_missing_database_is_retried_not_dead_lettered(tmp_path, influxd):
     assert report.retry is not None and report.retry.status == 404
     assert (report.dead_lettered, outbox.depth()) == (0, 5)
     assert outbox.stats().counters["write_errors.not_found"] == 1
+
+
+def test_a_row_replaced_while_its_batch_is_on_the_wire_in_a_backlog_drain_is_resent(
+        tmp_path, influxd, influx_db):
+    """The pipelined drain deletes whole batches by id range, except rows a commit replaced
+    while their batch was in flight: those stay and their new values follow."""
+    outbox = Outbox(tmp_path / "o.sqlite")
+    outbox.put(points(30))
+    outbox.commit()
+    settings = InfluxSettings(url=influxd.url, database=influx_db)
+    newer = Point.make("m", {"installation": "t"}, {"f": 999.0}, 1_700_000_015)
+
+    class CommitWhileOnTheWire:
+        """The real writer; while the second batch is in flight, the commit job commits new
+        values for one of its points (as a repeated reading would)."""
+
+        def __init__(self) -> None:
+            self.real = make_writer(settings)
+            self.calls = 0
+
+        async def write(self, lines):
+            self.calls += 1
+            if self.calls == 2:
+                outbox.put([newer])
+                outbox.commit()
+            return await self.real.write(lines)
+
+        async def close(self) -> None:
+            await self.real.close()
+
+    async def go():
+        writer = CommitWhileOnTheWire()
+        try:
+            return await Delivery(outbox, writer, 10).drain(force=True), writer.calls
+        finally:
+            await writer.close()
+
+    report, calls = asyncio.run(go())
+    assert calls == 4  # three full batches in the pipeline, then the replaced row alone
+    assert report.written == 31
+    assert outbox.depth() == 0
+    rows = influxd.points(influx_db, "m")
+    assert len(rows) == 30
+    assert {row["time"]: row["f"] for row in rows}[1_700_000_015] == 999.0

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from trickling_server import TricklingServer
 
+from logger.app import service as service_module
 from logger.app.service import Service
 from logger.app.systemd import Notifier, health_problem, notify, watchdog_interval
 from logger.config import Settings
@@ -161,6 +162,9 @@ def test_the_service_says_ready_status_watchdog_and_stopping(
 
 
 def test_watchdog_pings_stop_while_the_writer_is_wedged(tmp_path, path_listener, monkeypatch):
+    """The backstop: a flush that outlives the wedge limit stops the pings. Every flush has a
+    budget now (next test), so a wedge is simulated by lifting the budget."""
+    monkeypatch.setattr(service_module, "FLUSH_BUDGET_FACTOR", 100.0)
     monkeypatch.setenv("WATCHDOG_USEC", "400000")
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
     server = TricklingServer()
@@ -192,6 +196,38 @@ def test_watchdog_pings_stop_while_the_writer_is_wedged(tmp_path, path_listener,
     assert [t for t in pings if t > times["wedged_seen"] + 0.5], "pings resume after recovery"
     unhealthy = [line for _, line in path_listener.lines("STATUS=UNHEALTHY")]
     assert unhealthy and "the InfluxDB writer is wedged" in unhealthy[0]
+
+
+def test_a_trickling_influxdb_is_ended_by_the_flush_budget_not_by_the_watchdog(
+        tmp_path, path_listener, monkeypatch):
+    """Issue 13: each flush ends within 2 x timeout + 1 s however slowly InfluxDB answers, so
+    the writer never counts as wedged, the pings go on, and the point stays queued."""
+    monkeypatch.setenv("WATCHDOG_USEC", "400000")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    server = TricklingServer()
+    service = Service(settings_for(tmp_path, server.url, timeout=1.0, auto_migrate=False))
+    service.outbox.put([a_point()])
+
+    async def scenario() -> tuple[float, float, int]:
+        task = asyncio.create_task(service.run())
+        started = time.monotonic()
+        await asyncio.sleep(9.0)  # past the wedge limit of 3 x 1 + 5 = 8 s
+        assert health_problem(service) is None
+        depth = service.outbox.depth()
+        ended = time.monotonic()
+        service.request_stop()
+        await asyncio.wait_for(task, 20)
+        return started, ended, depth
+
+    try:
+        started, ended, depth = asyncio.run(scenario())
+    finally:
+        server.close()
+    pings = sorted(t for t, _ in path_listener.lines("WATCHDOG=1") if started <= t <= ended)
+    gaps = [b - a for a, b in zip([started, *pings], [*pings, ended], strict=True)]
+    assert max(gaps) < 1.5, "the pings never stopped"
+    assert not path_listener.lines("STATUS=UNHEALTHY")
+    assert depth == 1  # not confirmed, so still queued
 
 
 def test_an_influxdb_that_is_down_is_not_a_wedge(tmp_path, path_listener, monkeypatch):

@@ -82,7 +82,12 @@ def test_the_unit_has_what_the_service_relies_on():
     assert s["StateDirectory"] == ["jullix-logger"]  # outbox: $STATE_DIRECTORY/outbox.sqlite
     assert s["ConfigurationDirectory"] == ["jullix-logger"]  # $CONFIGURATION_DIRECTORY/config.toml
     assert s["PrivateTmp"] == ["yes"]  # explicit: bookworm's 252 has no "disconnected"
-    assert s["Restart"] == ["on-failure"]
+    # Never gives up while the machine is up (issue 13): always restarted, 10 s apart, and no
+    # start rate limit that would leave the unit failed until `systemctl reset-failed`.
+    assert s["Restart"] == ["always"]
+    assert s["RestartSec"] == ["10"]
+    assert s["StartLimitIntervalSec"] == ["0"]
+    assert "StartLimitBurst" not in s
     assert s["RestartPreventExitStatus"] == ["2"]  # a config error does not heal by restarting
     assert "PYTHONUNBUFFERED=1" in s["Environment"]
     assert int(s["WatchdogSec"][0]) >= 30

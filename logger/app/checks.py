@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from logger.app.delivery import open_outbox
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
-from logger.outbox import Outbox
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sources.local.collector import ENDPOINTS, LocalCollector, Status
 
@@ -86,7 +86,7 @@ async def check_p1(settings: Settings) -> CheckResult:
 
 def check_outbox(settings: Settings) -> CheckResult:
     try:
-        outbox = Outbox(settings.outbox.path, settings.outbox.max_mb)
+        outbox = open_outbox(settings)  # its own bounds: opening prunes dead letters
         depth = outbox.depth()
         outbox.close()
     except Exception as exc:  # any failure here is the answer we report

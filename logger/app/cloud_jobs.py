@@ -82,7 +82,7 @@ class CloudJobs:
         self.put(points, source="backfill")
         if self.outbox is not None:
             self.outbox.count(keys.BACKFILL_POINTS, len(points))
-            self.outbox.commit()  # durable before the backfill records the gap as fetched
+            self.outbox.commit()  # on disk before the backfill records the gap as fetched
 
     def _known_absent(self) -> frozenset[str]:
         return absent_devices(self.outbox) if self.outbox is not None else frozenset()

@@ -4,6 +4,12 @@ Rows are deleted only after a 2xx. A link or server problem keeps them and backs
 server rejects is split in halves until the points it refuses are isolated, so one bad point never
 condemns the rest. Those are moved to the dead-letter table with the server's message. The
 service's flush job and `jullix-logger backfill` both deliver through here.
+
+Budgets (issue 13): one drain stops at its `deadline` (checked between requests, bisection
+included; the service also bounds the whole flush with `asyncio.wait_for`, so a server that
+trickles bytes cannot hold it), and spends at most `BISECT_REQUESTS` requests on splitting
+rejected batches: 5,000 refused points then cost many short flushes, not one of 9,999 requests.
+What a budget leaves stays queued for the next drain.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from logger.config import Settings
 from logger.core.backoff import Backoff
 from logger.core.logs import get_logger
 from logger.outbox import Outbox, Row, keys
@@ -21,12 +28,24 @@ from logger.sink.writers import Outcome, Writer, WriteResult
 
 log = get_logger(__name__)
 
+BISECT_REQUESTS = 64  # requests one drain may spend isolating refused points
+SEND_STEPS = 8  # loop turns for httpx to put a request on the wire before the next read
+
+
+def open_outbox(settings: Settings) -> Outbox:
+    """The outbox as `[outbox]` configures it (the service's and the backfill command's)."""
+    box = settings.outbox
+    return Outbox(box.path, box.max_mb, box.overflow, commit_interval=box.commit_interval,
+                  dead_letter_max=box.dead_letter_max, dead_letter_days=box.dead_letter_days)
+
 
 @dataclass
 class DrainReport:
     written: int = 0
     dead_lettered: int = 0
     requests: int = 0
+    bisect_requests: int = 0
+    out_of_budget: bool = False  # stopped by the deadline or the bisection budget
     retry: WriteResult | None = None
     rejected_messages: list[str] = field(default_factory=list)
 
@@ -42,6 +61,7 @@ class Delivery:
         self.healthy = True
         self.last_success: float | None = None
         self._last_problem: str | None = None
+        self._deadline: float | None = None
 
     async def drain(self, deadline: float | None = None, force: bool = False) -> DrainReport:
         """Send committed rows until the outbox is empty, the server refuses, or `deadline`.
@@ -52,11 +72,15 @@ class Delivery:
         report = DrainReport()
         if not force and not self.backoff.ready():
             return report
-        while deadline is None or time.monotonic() < deadline:
+        self._deadline = deadline
+        while not self._out_of_time(report):
             rows = self.outbox.peek(self.batch_size)
             if not rows:
                 break
-            if not await self._send(rows, report):
+            if self._full_committed(rows):
+                if not await self._pipeline(rows, report):
+                    break
+            elif not await self._send(rows, report):
                 break
         if report.written:
             now = time.time()
@@ -65,8 +89,20 @@ class Delivery:
             self.outbox.set_meta(keys.LAST_WRITE_POINTS, str(report.written))
         return report
 
-    async def _send(self, rows: Sequence[Row], report: DrainReport) -> bool:
-        """Write rows, bisecting on rejection; False when the server asked us to wait."""
+    def _out_of_time(self, report: DrainReport) -> bool:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            report.out_of_budget = True
+        return report.out_of_budget
+
+    async def _send(self, rows: Sequence[Row], report: DrainReport, split: bool = False
+                    ) -> bool:
+        """Write rows, bisecting on rejection; False when the server asked us to wait or a
+        budget ran out (the rows not yet written stay queued)."""
+        if split:
+            if self._out_of_time(report) or report.bisect_requests >= BISECT_REQUESTS:
+                report.out_of_budget = True
+                return False
+            report.bisect_requests += 1
         result = await self.writer.write([row.line for row in rows])
         report.requests += 1
         if result.outcome is Outcome.OK:
@@ -75,6 +111,53 @@ class Delivery:
             report.written += len(rows)
             self._recovered()
             return True
+        return await self._not_written(rows, result, report)
+
+    def _full_committed(self, rows: Sequence[Row]) -> bool:
+        return len(rows) == self.batch_size and rows[-1].id is not None
+
+    async def _pipeline(self, rows: Sequence[Row], report: DrainReport) -> bool:
+        """A backlog: full committed batches back to back, the disk work overlapped with the
+        wire. While batch N is POSTed, a worker thread deletes batch N-1 (one statement, during
+        which sqlite3 releases the GIL) and the loop reads batch N+1 through a second
+        connection. Batches are plain (id, line) tuples here; ends at a batch that is not full
+        and committed, or that InfluxDB did not confirm (then handled as `_send` does, row by
+        row); returns like `_send`."""
+        batch = [(row.id, row.line) for row in rows if row.id is not None]
+        acked: list[tuple[int, str]] = []
+        try:
+            while True:
+                lines = [line for _, line in batch]
+                posting = asyncio.create_task(self.writer.write(lines))
+                delete = asyncio.ensure_future(asyncio.to_thread(self.outbox.ack_committed,
+                                                                 acked))
+                try:
+                    for _ in range(SEND_STEPS):  # let the request reach the wire, then read
+                        await asyncio.sleep(0)
+                    following = self.outbox.peek_committed_after(batch[-1][0], self.batch_size)
+                    freed = await delete
+                finally:
+                    result = await posting
+                acked = []
+                self.outbox.forget_bytes(freed)
+                report.requests += 1
+                if result.outcome is not Outcome.OK:
+                    return await self._not_written([Row(i, line) for i, line in batch], result,
+                                                   report)
+                acked = batch
+                self.outbox.count(keys.POINTS_WRITTEN, len(batch))
+                report.written += len(batch)
+                self._recovered()
+                if self._out_of_time(report) or len(following) < self.batch_size:
+                    return True
+                batch = following
+        finally:
+            if acked:
+                self.outbox.forget_bytes(self.outbox.ack_committed(acked))
+
+    async def _not_written(self, rows: Sequence[Row], result: WriteResult, report: DrainReport
+                           ) -> bool:
+        """A batch InfluxDB did not take: wait (RETRY), or bisect to isolate refused points."""
         self.outbox.count(keys.write_errors(error_class(result)))
         if result.outcome is Outcome.RETRY:
             report.retry = result
@@ -93,7 +176,8 @@ class Delivery:
             )
             return True
         middle = len(rows) // 2
-        return await self._send(rows[:middle], report) and await self._send(rows[middle:], report)
+        return (await self._send(rows[:middle], report, split=True)
+                and await self._send(rows[middle:], report, split=True))
 
     def _failed(self, result: WriteResult) -> None:
         delay = self.backoff.failed(result.retry_after)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from logger.app.alerts import CaptarConsent, ClockSkew
@@ -29,9 +30,11 @@ log = get_logger(__name__)
 class P1Job:
     """The P1 reader as a supervised task writing into the outbox."""
 
-    def __init__(self, settings: Settings, outbox: Outbox) -> None:
+    def __init__(self, settings: Settings, outbox: Outbox,
+                 after_put: Callable[[], None] | None = None) -> None:
         p1 = settings.p1
         self.outbox = outbox
+        self.after_put = after_put  # the service delivers new points at once (nudge_flush)
         self.problems = Problems(log, on_count=outbox.count)
         last = outbox.get_meta(keys.P1_LAST_TIME)
         last_time = None
@@ -63,6 +66,8 @@ class P1Job:
 
     def _emit(self, points: list[Point]) -> None:
         self.outbox.put(points, source="p1")
+        if points and self.after_put is not None:
+            self.after_put()
 
     def _on_valid(self, reading: P1Reading) -> None:
         self.outbox.count(keys.P1_TELEGRAMS)

@@ -2,10 +2,11 @@
 
 The only place that knows sources, outbox and sink together. Jobs: the local poll (every `[local]
 interval`, `local_job`), the P1 supervisor (`p1_job`), the cloud jobs (`cloud_jobs`), the outbox
-commit (about once a second), and the flush into InfluxDB (every second, gated by the migration
-gate and the delivery's backoff). Every job body has its own timeout because APScheduler 3.x has
-none, and a hung job would silently stop being scheduled (max_instances=1 skips runs while one is
-still going).
+commit (`commit_tick`: what InfluxDB has not confirmed in time goes to disk, see
+`logger.outbox.store`), and the flush into InfluxDB (every second, gated by the migration gate
+and the delivery's backoff, bounded by its budget). Every job body has its own timeout because
+APScheduler 3.x has none, and a hung job would silently stop being scheduled (max_instances=1
+skips runs while one is still going).
 
 Shutdown on SIGTERM/SIGINT: stop scheduling, let an in-flight poll finish (bounded), commit what
 was accepted, give InfluxDB a few seconds to take what it will, close, exit 0.
@@ -24,14 +25,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from logger.app import snapshot
 from logger.app.alerts import clear_stale
-from logger.app.delivery import Delivery, DrainReport
+from logger.app.delivery import Delivery, DrainReport, open_outbox
 from logger.app.health_points import health_point
 from logger.app.local_job import LocalJob
 from logger.app.systemd import Supervisor
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
-from logger.outbox import Outbox
+from logger.outbox.store import COMMIT_AGE
 from logger.sink.gate import SinkGate
 from logger.sink.writers import make_writer
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # imported where used: dsmr_parser (P1) and the cloud client 
 log = get_logger(__name__)
 
 SHUTDOWN_FLUSH_SECONDS = 5.0
+FLUSH_BUDGET_FACTOR = 2.0  # one flush may take this many [influx] timeouts (at least 1 s)
 CLOCK_JUMP_SECONDS = 2.0  # a wall-clock step at least this large reschedules every job
 
 
@@ -51,9 +53,7 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.outbox = Outbox(
-            settings.outbox.path, settings.outbox.max_mb, settings.outbox.overflow
-        )
+        self.outbox = open_outbox(settings)
         self.problems = Problems(log, on_count=self.outbox.count)
         clear_stale(self.outbox)  # warnings of an earlier run (logger/app/alerts.py)
         self.delivery: Delivery | None = None
@@ -69,7 +69,7 @@ class Service:
         if settings.p1.enabled:
             from logger.app.p1_job import P1Job
 
-            self.p1 = P1Job(settings, self.outbox)
+            self.p1 = P1Job(settings, self.outbox, after_put=self.nudge_flush)
         # Cloud realtime and scheduled backfill; None when [cloud] is off.
         self.cloud: CloudJobs | None = None
         if settings.cloud.enabled:
@@ -80,6 +80,7 @@ class Service:
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[Any] | None = None
+        self._nudges: set[asyncio.Task[Any]] = set()
         # Writes wait until the InfluxDB migrations succeeded (logger/sink/gate.py); the systemd
         # watchdog reads the two monotonic timestamps below (logger/app/health.py).
         self.sink = SinkGate(settings.influx)
@@ -103,25 +104,50 @@ class Service:
         """One local poll (see `logger.app.local_job`); nothing new once stopping."""
         if self.local is not None and not self._stopping.is_set():
             await self.local.poll()
+            self.nudge_flush()
+
+    def nudge_flush(self) -> None:
+        """Points just arrived: deliver them now instead of at the next flush tick, so they
+        wait milliseconds, not up to a second, unconfirmed in memory, where a kill -9 would
+        take them along (docs/durability.md). In its own task, so a slow InfluxDB never holds
+        up a poll; nothing while a flush runs (it takes them) or in backoff (`drain` says)."""
+        if self.delivery is None or self._stopping.is_set() or self._flush_task is not None:
+            return
+        task = asyncio.create_task(self.flush(), name="flush-nudge")
+        self._nudges.add(task)  # a reference, until it is done
+        task.add_done_callback(self._nudges.discard)
+
+    @property
+    def commit_tick(self) -> float:
+        """Seconds between commit jobs: half the age at which points are committed (capped at
+        1 s), so no unconfirmed point waits in memory past `commit_interval` (the promise)."""
+        return min(1.0, COMMIT_AGE * self.settings.outbox.commit_interval / 2)
 
     async def commit(self) -> None:
         """A coroutine on purpose: APScheduler runs plain functions in a thread pool, and the
-        outbox belongs to the event loop's thread."""
-        written = self.outbox.commit()
+        outbox belongs to the event loop's thread. Without InfluxDB every point is due at once:
+        the outbox is then the store, committed every tick."""
+        written = self.outbox.commit() if self.delivery is None else self.outbox.commit_due()
         self.last_commit_ok = time.monotonic()
         if written:
             log.debug("committed %d points to the outbox", written)
 
     async def flush(self) -> None:
-        if self.delivery is None or self._stopping.is_set():
-            return
-        budget = max(1.0, self.settings.influx.timeout * 2)
+        """One drain, within its budget: the drain's deadline between requests, and
+        `wait_for` around everything, so even a write that trickles forever ends here."""
+        if self.delivery is None or self._stopping.is_set() or self._flush_task is not None:
+            return  # one flush at a time: the running one takes the new points too
+        budget = max(1.0, self.settings.influx.timeout * FLUSH_BUDGET_FACTOR)
         self._flush_task = asyncio.current_task()
         try:
             if not await self.sink.ensure():  # not migrated (yet): points stay in the outbox
                 return
             self.flush_started_at = time.monotonic()
-            await self.delivery.drain(deadline=time.monotonic() + budget)
+            await asyncio.wait_for(self.delivery.drain(deadline=time.monotonic() + budget),
+                                   budget + 1.0)
+        except TimeoutError:
+            log.warning("flush: InfluxDB took longer than the flush budget of %.0f s; what was "
+                        "not confirmed stays queued", budget + 1.0)
         finally:
             self._flush_task = None
             self.flush_started_at = None
@@ -159,7 +185,7 @@ class Service:
                 next_run_time=datetime.now(UTC),
             )
         scheduler.add_job(
-            self.commit, "interval", seconds=self.settings.outbox.commit_interval,
+            self.commit, "interval", seconds=self.commit_tick,
             id="outbox_commit", max_instances=1, coalesce=True, misfire_grace_time=5,
         )
         if self.delivery is not None:
@@ -234,6 +260,28 @@ class Service:
             clock_watch.cancel()
             await self.shutdown()
 
+    async def _final_drain(self) -> DrainReport:
+        """Give InfluxDB `SHUTDOWN_FLUSH_SECONDS` to take what it will, memory first (what it
+        takes then never touches the disk), but only until the oldest waiting point is due:
+        then everything left is committed, and the rest of the time drains the disk. Never
+        into a database whose migrations did not all succeed; `wait_for` also bounds a write
+        that trickles bytes forever (a wedged server), so a stop never hangs."""
+        report = DrainReport()
+        assert self.delivery is not None
+        now = time.monotonic()
+        end = now + SHUTDOWN_FLUSH_SECONDS
+        due = COMMIT_AGE * self.settings.outbox.commit_interval
+        first = min(end, now + max(0.0, due - (self.outbox.oldest_pending_age() or 0.0)))
+        for deadline in (first, end):
+            if self.sink.ready:
+                with contextlib.suppress(TimeoutError):
+                    part = await asyncio.wait_for(
+                        self.delivery.drain(deadline=deadline, force=True),
+                        max(0.0, deadline - time.monotonic()) + 1.0)
+                    report.written += part.written
+            self.outbox.commit()
+        return report
+
     @staticmethod
     async def _finish(task: asyncio.Task[Any] | None, timeout: float) -> None:
         """Wait (bounded) for an in-flight job instead of letting the scheduler cancel it."""
@@ -247,8 +295,11 @@ class Service:
         await self.systemd.stop()  # STOPPING=1
         if self.scheduler is not None:
             # AsyncIOExecutor would cancel running coroutine jobs; stop scheduling first and
-            # let an in-flight poll finish so its points are not lost.
-            self.scheduler.pause()
+            # let an in-flight poll finish so its points are not lost. The commit job keeps
+            # running meanwhile: the durability promise holds during a stop too.
+            for job in self.scheduler.get_jobs():
+                if job.id != "outbox_commit":
+                    job.pause()
             await self._finish(self.local.task if self.local else None,
                                self.settings.local.timeout + 2)
             await self._finish(self._flush_task, self.settings.influx.timeout + 1)
@@ -256,19 +307,8 @@ class Service:
             await asyncio.sleep(0)
         if self.p1 is not None:
             await self.p1.stop()
-        self.outbox.commit()
         if self.delivery is not None:
-            deadline = time.monotonic() + SHUTDOWN_FLUSH_SECONDS
-            # Never into a database whose migrations did not all succeed.
-            report = DrainReport()
-            if self.sink.ready:
-                # The deadline is checked between batches; wait_for also bounds a write that
-                # trickles bytes forever (a wedged server), so a stop never hangs.
-                with contextlib.suppress(TimeoutError):
-                    report = await asyncio.wait_for(
-                        self.delivery.drain(deadline=deadline, force=True),
-                        SHUTDOWN_FLUSH_SECONDS + 2.0,
-                    )
+            report = await self._final_drain()
             left = self.outbox.depth()
             if left:
                 log.info("shutdown: %d points wrote, %d stay in the outbox for next start",

@@ -97,7 +97,7 @@ def take(service: Any) -> Snapshot:
     now = time.time()
     outbox = service.outbox
     stats = outbox.stats()
-    oldest = outbox.oldest_accepted_at()
+    oldest_age = outbox.oldest_age()  # committed or still in memory
     p1 = getattr(service, "p1", None)
     last_valid = getattr(p1, "last_valid_at", None)
     cloud = getattr(service, "cloud", None)
@@ -108,7 +108,7 @@ def take(service: Any) -> Snapshot:
         installation=settings.installation,
         problem=health_problem(service),
         outbox_depth=stats.depth,
-        outbox_oldest_age_s=None if oldest is None else max(0.0, now - oldest),
+        outbox_oldest_age_s=oldest_age,
         outbox_bytes=stats.size_bytes,
         outbox_max_bytes=outbox.max_bytes,
         dead_letters=stats.dead_letters,

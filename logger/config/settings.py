@@ -112,7 +112,10 @@ class OutboxSettings(Section):
     path: Path = Field(default_factory=lambda: default_state_dir() / "outbox.sqlite")
     max_mb: float = Field(200.0, gt=0.0)
     overflow: Literal["drop_oldest", "drop_newest"] = "drop_oldest"
-    commit_interval: float = Field(1.0, gt=0.0, le=60.0)
+    # A point InfluxDB has not confirmed after this long is on disk (README: durability).
+    commit_interval: float = Field(5.0, gt=0.0, le=60.0)
+    dead_letter_max: int = Field(10_000, ge=1, description="dead letters kept, newest first")
+    dead_letter_days: float = Field(30.0, gt=0.0, description="dead letters older go")
 
 
 class HealthSettings(Section):

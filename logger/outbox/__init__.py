@@ -1,6 +1,11 @@
 """The durable queue between sources and InfluxDB, which is also the embedded store.
 
-`store.Outbox` (SQLite); `keys` names every meta key and counter. Imports only `logger.core`.
+`store.Outbox` (SQLite with an in-memory front; its docstring states the durability promise),
+`bound` (the `max_mb` bound, from the queue alone), `dead_letters` (bounded on their own);
+`keys` names every meta key and counter. Imports only `logger.core`.
+
+For other code (status, metrics): `Outbox.depth()`, `oldest_age()`, `pending`,
+`dead_letters.count()`, `queue_bytes()` and `stats()` (all of these plus counters and meta).
 """
 
 from logger.outbox.store import Outbox, OutboxStats, Row

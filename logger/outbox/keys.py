@@ -57,6 +57,7 @@ def warning(kind: str) -> str:
 
 OVERFLOW_DROPPED = "overflow_dropped"  # points the bound made the outbox drop
 DEAD_LETTERED = "dead_lettered"  # points InfluxDB refused for good
+DEAD_LETTERS_PRUNED = "dead_letters_pruned"  # dead letters removed by their own bound
 P1_TELEGRAMS = "p1_telegrams"  # valid telegrams
 P1_READER_RESTARTS = "p1_reader_restarts"
 POINTS_WRITTEN = "points_written"  # points InfluxDB confirmed (2xx)

@@ -1,75 +1,66 @@
 """The durable queue between sources and InfluxDB, which doubles as the embedded store.
 
-Every point is committed here before anything else happens to it; rows leave only after InfluxDB
-answered 2xx (or, for a point InfluxDB can never accept, into the dead-letter table). Why SQLite:
-one file, crash-safe (WAL), readable by `status` and `export` while the service runs.
+Why SQLite: one file, crash-safe (WAL), readable by `status` and `export` while the service runs.
 
-Commits are batched (about once a second, see `commit`) because an SD card wears with every
-fsync. A point counts as *accepted* once it is committed; what was only pending in memory when
-the process died is the price of that batching and is at most one commit interval.
+Gentle on an SD card (issue 14). A point first waits in memory. InfluxDB usually confirms it
+within a second (the flush job sends memory and disk alike, see `peek`); a point confirmed from
+memory never touches the disk. A point still unconfirmed when it has waited `commit_due`'s
+threshold (`COMMIT_AGE` of `commit_interval`) is committed, with every other pending point, in
+one transaction that is fsynced (`synchronous=FULL`). The durability promise, exact (README and
+docs/durability.md): a `kill -9` or a power cut loses only points received less than
+`commit_interval` seconds before it that InfluxDB had not confirmed; nothing else. Meta facts and
+counters ride along with point commits, or are committed on their own at most every
+`META_INTERVAL` seconds (and at `commit()`/`close()`), so `status` may be that much behind.
 
 The queue is keyed by point identity: putting a point whose identity is already waiting replaces
 the waiting line (InfluxDB would keep the last write anyway), so repeats never grow the queue.
+Rows leave only after InfluxDB answered 2xx (`ack`), or into the dead-letter table for points it
+can never accept (`dead_letter`, bounded separately by `DeadLetters`). Both are guarded by the
+line: a line replaced while its write was in flight stays queued.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from logger.core.logs import get_logger
 from logger.core.point import Point
-from logger.outbox.keys import DEAD_LETTERED, OVERFLOW_DROPPED, accepted
+from logger.outbox.bound import QueueBound, row_bytes
+from logger.outbox.dead_letters import DeadLetters
+from logger.outbox.deletes import delete_batch, delete_rows, note_replaced
+from logger.outbox.keys import accepted
+from logger.outbox.schema import SCHEMA, Row
 
 log = get_logger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    identity TEXT NOT NULL UNIQUE,
-    line TEXT NOT NULL,
-    accepted_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dead_letter (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    line TEXT NOT NULL,
-    error TEXT NOT NULL,
-    status INTEGER,
-    failed_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS counters (
-    name TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One queued line and its row id (needed to delete it after a successful write)."""
-
-    id: int
-    line: str
+COMMIT_AGE = 0.4  # of commit_interval: the age at which pending points are committed
+META_INTERVAL = 30.0  # seconds: the longest meta facts and counters wait alone in memory
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxStats:
-    depth: int
+    depth: int  # points waiting: committed rows plus points in memory
     dead_letters: int
-    size_bytes: int
+    size_bytes: int  # the queue's bytes as `max_mb` counts them
     counters: dict[str, int]
     meta: dict[str, str]
+    oldest_age_s: float | None = None  # of the oldest waiting point; None when none waits
+
+
+@dataclass(slots=True)
+class _Pending:
+    line: str
+    received: float  # time.monotonic(), for commit_due
+    received_wall: float  # time.time(), stored as accepted_at
 
 
 class Outbox:
-    """SQLite-backed durable queue. Use from one thread (the event loop's)."""
+    """SQLite-backed durable queue with an in-memory front. Use from one thread (the loop's)."""
 
     def __init__(
         self,
@@ -77,83 +68,151 @@ class Outbox:
         max_mb: float = 200.0,
         overflow: str = "drop_oldest",
         read_only: bool = False,
+        commit_interval: float = 5.0,
+        dead_letter_max: int = 10_000,
+        dead_letter_days: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
         self.max_bytes = int(max_mb * 1024 * 1024)
         self.overflow = overflow
-        self._pending: dict[str, str] = {}
+        self.commit_interval = commit_interval
+        self._pending: dict[str, _Pending] = {}
         self._pending_meta: dict[str, str] = {}
         self._pending_counters: dict[str, int] = {}
+        self._clock = clock  # monotonic seconds; a benchmark may drive it
+        self._last_meta_commit = clock()
         self._read_only = read_only
+        self._lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None  # see peek_committed_after
+        self._replaced: set[int] = set()  # committed rows whose line changed (`_note_replaced`)
         if read_only:
             if not self.path.exists():
                 raise FileNotFoundError(f"{self.path}: no outbox here")
             uri = f"file:{self.path}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit is durable against a process crash (kill -9); only an
-        # OS crash or power cut can lose the last commits, and it never corrupts the file.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # check_same_thread=False: `Delivery` acknowledges and reads committed batches in a
+            # worker thread while the next POST is in flight; every transaction and those
+            # reads hold `_lock`, so the two threads never interleave inside one.
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a transaction survives a process crash but not necessarily a
+            # power cut. Enough for deletes (an ack lost to a power cut only re-sends points
+            # InfluxDB already has, under the same identity: no duplicate) and for meta. The
+            # commits of points are `durable` transactions: FULL, the WAL fsynced before they
+            # return, so a committed point survives a power cut too (docs/durability.md).
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        self.dead_letters = DeadLetters(self._db, self._pending_counters, dead_letter_max,
+                                        dead_letter_days)
+        self.bound = QueueBound(self._db, self._pending_counters, self.max_bytes, overflow)
+        if not read_only:
+            with self._transaction():
+                self.dead_letters.prune()
+                self._flush_meta_and_counters()
 
     # -- accepting points -------------------------------------------------------------
 
     def put(self, points: Iterable[Point], source: str | None = None) -> int:
-        """Queue points in memory until the next `commit`; returns how many were given.
+        """Queue points in memory (see the module doc); returns how many were given.
 
         With `source`, each point is also counted as accepted from that source, per
-        measurement (`keys.accepted`), in the same commit as the points themselves.
+        measurement (`keys.accepted`), with the next commit of counters.
         """
-        count = 0
+        if source is None:
+            return self._put((point.identity, point.to_line()) for point in points)
+        counted: list[tuple[str, str]] = []
         for point in points:
-            self._pending[point.identity] = point.to_line()
-            if source is not None:
-                self.count(accepted(source, point.measurement))
-            count += 1
-        return count
+            counted.append((point.identity, point.to_line()))
+            self.count(accepted(source, point.measurement))
+        return self._put(counted)
 
     def put_lines(self, lines: Iterable[tuple[str, str]]) -> None:
         """Queue raw (identity, line) pairs, e.g. re-queued lines from an export."""
-        for identity, line in lines:
-            self._pending[identity] = line
+        self._put(lines)
+
+    def _put(self, pairs: Iterable[tuple[str, str]]) -> int:
+        mono, wall = self._clock(), time.time()
+        pending = self._pending
+        count = 0
+        for identity, line in pairs:
+            waiting = pending.get(identity)
+            if waiting is None:
+                pending[identity] = _Pending(line, mono, wall)
+            else:  # the newest values, but the first arrival decides when it is committed
+                waiting.line = line
+            count += 1
+        return count
 
     @property
     def pending(self) -> int:
+        """Points waiting in memory (not yet committed, not yet confirmed)."""
         return len(self._pending)
 
+    def oldest_pending_age(self, now: float | None = None) -> float | None:
+        """Seconds the oldest in-memory point has waited (dicts keep arrival order)."""
+        for waiting in self._pending.values():
+            return (self._clock() if now is None else now) - waiting.received
+        return None
+
     def set_meta(self, key: str, value: str) -> None:
-        """Remember a small fact (last write, last sample time) with the next commit."""
+        """Remember a small fact (last write, last sample time) with a later commit."""
         self._pending_meta[key] = value
 
     def count(self, name: str, amount: int = 1) -> None:
-        """Add to a persistent counter (overflow drops, dead letters, skips) at next commit."""
+        """Add to a persistent counter (overflow drops, dead letters, skips) at a later commit."""
         self._pending_counters[name] = self._pending_counters.get(name, 0) + amount
 
-    def commit(self) -> int:
-        """Make pending points durable in one transaction; returns how many rows were written."""
-        if not (self._pending or self._pending_meta or self._pending_counters):
+    # -- committing -------------------------------------------------------------------
+
+    def commit_due(self, now: float | None = None) -> int:
+        """The service's periodic commit: everything pending once the oldest point has waited
+        `COMMIT_AGE * commit_interval` (run it at least every `COMMIT_AGE / 2` of the interval
+        and no point waits unconfirmed in memory longer than `commit_interval`); meta and
+        counters alone at most every `META_INTERVAL`. Returns how many points were committed."""
+        now = self._clock() if now is None else now
+        age = self.oldest_pending_age(now)
+        meta_due = now - self._last_meta_commit >= META_INTERVAL
+        if age is not None and age >= COMMIT_AGE * self.commit_interval:
+            return self.commit(meta=meta_due)  # during an outage: fewer pages per commit
+        if meta_due and (self._pending_meta or self._pending_counters):
+            self.commit(points=False)
+        return 0
+
+    def commit(self, points: bool = True, meta: bool = True) -> int:
+        """Make what is pending durable in one transaction, fsynced when it holds points;
+        returns the points. `meta=False` leaves meta facts and counters for a later commit."""
+        rows = list(self._pending.items()) if points else []
+        if not (rows or (meta and (self._pending_meta or self._pending_counters))):
             return 0
-        now = time.time()
-        rows = list(self._pending.items())
-        written = 0
-        with self._transaction():
+        with self._transaction(durable=bool(rows)):
             if rows:
+                self._note_replaced([identity for identity, _ in rows])
                 self._db.executemany(
                     "INSERT INTO outbox (identity, line, accepted_at) VALUES (?, ?, ?) "
                     "ON CONFLICT(identity) DO UPDATE SET line = excluded.line",
-                    [(identity, line, now) for identity, line in rows],
+                    [(identity, w.line, w.received_wall) for identity, w in rows],
                 )
-                written = len(rows)
-            self._flush_meta_and_counters()
-        self._pending.clear()
+            if meta:
+                self._flush_meta_and_counters()
         if rows:
-            self._enforce_bound()
-        return written
+            self._pending.clear()
+            self.bound.estimate += sum(row_bytes(i, w.line) for i, w in rows)
+            if self.bound.over():
+                with self._transaction():
+                    self.bound.drop_excess()
+                    self._flush_meta_and_counters()
+        return len(rows)
+
+    def _note_replaced(self, identities: list[str]) -> None:
+        if self.bound.estimate:  # else nothing is committed, nothing can be replaced
+            note_replaced(self._db, self._replaced, identities)
 
     def _flush_meta_and_counters(self) -> None:
+        self._last_meta_commit = self._clock()
         if self._pending_meta:
             self._db.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
@@ -169,93 +228,109 @@ class Outbox:
             )
             self._pending_counters.clear()
 
-    # -- bound ------------------------------------------------------------------------
-
-    def used_bytes(self) -> int:
-        """Bytes of live pages; freed pages are reused, so this is what matters for the bound."""
-        page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
-        page_count = self._db.execute("PRAGMA page_count").fetchone()[0]
-        free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
-        return (page_count - free) * page_size
-
-    def _enforce_bound(self) -> None:
-        """Apply the overflow policy when the store grew past `max_mb`.
-
-        drop_oldest keeps the most recent data (a dashboard's view); drop_newest keeps the
-        oldest (the history that nothing else can restore). Either way each dropped point is
-        counted and logged, never silent.
-        """
-        used = self.used_bytes()
-        if used <= self.max_bytes:
-            return
-        depth = self.depth()
-        if depth == 0:
-            return
-        # Remove a tenth more than the excess so the bound is not hit again at every commit.
-        excess_fraction = (used - self.max_bytes) / used + 0.1
-        to_drop = max(1, min(depth, int(depth * excess_fraction)))
-        order = "ASC" if self.overflow == "drop_oldest" else "DESC"
-        with self._transaction():
-            self._db.execute(
-                f"DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id {order} "
-                "LIMIT ?)",
-                (to_drop,),
-            )
-            self._pending_counters[OVERFLOW_DROPPED] = to_drop
-            self._flush_meta_and_counters()
-        log.warning(
-            "outbox reached its bound of %.1f MB: dropped the %s %d points (policy %s)",
-            self.max_bytes / 1024 / 1024,
-            "oldest" if self.overflow == "drop_oldest" else "newest",
-            to_drop,
-            self.overflow,
-        )
-
+    def queue_bytes(self) -> int:
+        """The committed queue's size as `max_mb` counts it (see `logger.outbox.bound`)."""
+        return self.bound.estimate
     # -- draining ---------------------------------------------------------------------
 
     def peek(self, limit: int) -> list[Row]:
-        """The oldest committed rows, not removed: they leave only through `ack`."""
-        cursor = self._db.execute("SELECT id, line FROM outbox ORDER BY id LIMIT ?", (limit,))
-        return [Row(row_id, line) for row_id, line in cursor]
+        """The oldest waiting points, not removed: committed rows first, then points in memory.
+        They leave only through `ack` or `dead_letter`."""
+        cursor = self._db.execute(
+            "SELECT id, line, identity FROM outbox ORDER BY id LIMIT ?", (limit,))
+        rows = list(map(Row._make, cursor))
+        if len(rows) < limit:
+            for identity, waiting in self._pending.items():
+                rows.append(Row(None, waiting.line, identity))
+                if len(rows) >= limit:
+                    break
+        return rows
 
     def ack(self, rows: Sequence[Row]) -> None:
-        """Delete rows InfluxDB has confirmed (2xx).
+        """Forget rows InfluxDB has confirmed (2xx).
 
         A row whose line was replaced while its write was in flight (same identity, new
         values) stays queued: the server has the old values, and the new ones must follow.
+        A point confirmed from memory never touches the disk, unless a commit caught it in
+        flight; then its committed copy is deleted (same guard).
         """
-        if not rows:
+        committed = [r for r in rows if r.id is not None]
+        caught = self._forget_from_memory(r for r in rows if r.id is None)
+        if not (committed or caught):
             return
         with self._transaction():
-            self._db.executemany(
-                "DELETE FROM outbox WHERE id = ? AND line = ?", [(r.id, r.line) for r in rows]
-            )
+            self._delete(committed, caught)
 
     def dead_letter(self, rows: Sequence[Row], error: str, status: int | None) -> None:
-        """Move rows InfluxDB can never accept out of the queue, keeping the server's reason."""
+        """Move rows InfluxDB can never accept out of the queue, keeping the server's reason.
+        Guarded like `ack`: a replacement that arrived in flight stays queued and is tried."""
         if not rows:
             return
-        now = time.time()
+        committed = [r for r in rows if r.id is not None]
+        caught = self._forget_from_memory(r for r in rows if r.id is None)
         with self._transaction():
-            self._db.executemany(
-                "INSERT INTO dead_letter (line, error, status, failed_at) VALUES (?, ?, ?, ?)",
-                [(r.line, error, status, now) for r in rows],
-            )
-            self._db.executemany("DELETE FROM outbox WHERE id = ?", [(r.id,) for r in rows])
-            self._pending_counters[DEAD_LETTERED] = (
-                self._pending_counters.get(DEAD_LETTERED, 0) + len(rows)
-            )
+            self._delete(committed, caught)
+            self.dead_letters.add([r.line for r in rows], error, status)
             self._flush_meta_and_counters()
+
+    # -- committed batches, for a worker thread (see `Delivery.drain`) ----------------------
+
+    def peek_committed_after(self, last_id: int, limit: int) -> list[tuple[int, str]]:
+        """(id, line) of the committed rows after `last_id` (the batch in flight), oldest
+        first: plain tuples, built in C (a drain reads 5,000 a batch). Through a second,
+        read-only connection: WAL lets it read while a worker thread deletes through the
+        first (`ack_committed`), so neither waits for the other."""
+        if self._reader is None:
+            self._reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                           isolation_level=None, timeout=10.0)
+        return self._reader.execute(
+            "SELECT id, line FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+            (last_id, limit)).fetchall()
+
+    def ack_committed(self, batch: Sequence[tuple[int, str]]) -> int:
+        """`ack` for a batch from `peek_committed_after`, safe in a worker thread; returns the
+        bytes to take off the bound's estimate, which the caller applies (`forget_bytes`)."""
+        if not batch:
+            return 0
+        with self._transaction():
+            return delete_batch(self._db, self._replaced, batch)
+
+    def forget_bytes(self, freed: int) -> None:
+        self.bound.estimate -= freed  # on the loop's thread only
+
+    def _forget_from_memory(self, rows: Iterable[Row]) -> list[Row]:
+        """Drop confirmed in-memory rows; returns those a commit moved to disk meanwhile."""
+        caught = []
+        for row in rows:
+            waiting = self._pending.get(row.identity)
+            if waiting is None:
+                caught.append(row)
+            elif waiting.line == row.line:
+                del self._pending[row.identity]
+        return caught
+
+    def _delete(self, by_id: Sequence[Row], by_identity: Sequence[Row]) -> None:
+        self.forget_bytes(self._delete_rows(by_id, by_identity))
+
+    def _delete_rows(self, by_id: Sequence[Row], by_identity: Sequence[Row]) -> int:
+        return delete_rows(self._db, self._replaced, by_id, by_identity)
 
     # -- reading ----------------------------------------------------------------------
 
-    def depth(self) -> int:
+    def committed_depth(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
-    def oldest_accepted_at(self) -> float | None:
-        """When the oldest waiting point was committed (epoch seconds); None when empty."""
+    def depth(self) -> int:
+        """Points waiting for InfluxDB: committed rows plus points still in memory."""
+        return self.committed_depth() + len(self._pending)
+
+    def oldest_age(self) -> float | None:
+        """Seconds since the oldest waiting point (committed or in memory) was received."""
         row = self._db.execute("SELECT accepted_at FROM outbox ORDER BY id LIMIT 1").fetchone()
-        return None if row is None else float(row[0])
+        if row is not None:
+            return max(0.0, time.time() - float(row[0]))
+        age = self.oldest_pending_age()
+        return None if age is None else max(0.0, age)
 
     def iter_lines(self, dead_letters: bool = False) -> Iterable[str]:
         """Every stored line in acceptance order, for `export`."""
@@ -263,10 +338,7 @@ class Outbox:
         yield from (line for (line,) in self._db.execute(f"SELECT line FROM {table} ORDER BY id"))
 
     def dead_letter_rows(self, limit: int = 20) -> list[tuple[str, str, int | None]]:
-        cursor = self._db.execute(
-            "SELECT line, error, status FROM dead_letter ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        return list(cursor)
+        return self.dead_letters.newest(limit)
 
     def get_meta(self, key: str) -> str | None:
         if key in self._pending_meta:
@@ -280,32 +352,49 @@ class Outbox:
             counters[name] = counters.get(name, 0) + value
         meta = dict(self._db.execute("SELECT key, value FROM meta"))
         meta.update(self._pending_meta)
-        dead = int(self._db.execute("SELECT COUNT(*) FROM dead_letter").fetchone()[0])
-        return OutboxStats(self.depth(), dead, self.used_bytes(), counters, meta)
+        return OutboxStats(self.depth(), self.dead_letters.count(), self.bound.estimate,
+                           counters, meta,
+                           self.oldest_age())
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self, durable: bool = False) -> _Transaction:
+        return _Transaction(self._db, self._lock, durable)
 
     def close(self) -> None:
         """Commit what is pending and close the file."""
         if not self._read_only:
             self.commit()
+        if self._reader is not None:
+            self._reader.close()
         self._db.close()
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (sqlite3's autocommit mode is off)."""
+    """BEGIN IMMEDIATE ... COMMIT under the outbox's lock, rolled back on error (sqlite3's
+    autocommit mode is off); `durable`: synchronous=FULL for this one, the WAL fsynced."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, durable: bool) -> None:
         self._db = db
+        self._lock = lock
+        self._durable = durable
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._lock.acquire()
+        try:
+            if self._durable:
+                self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self._db.execute("COMMIT")
-        else:
-            self._db.execute("ROLLBACK")
+        try:
+            self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            try:
+                if self._durable:
+                    self._db.execute("PRAGMA synchronous=NORMAL")
+            finally:
+                self._lock.release()

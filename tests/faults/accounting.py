@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from logger.core.line_protocol import identity_of_line
-from logger.testbed.influxd import InfluxServer
+from logger.testbed.influxd import InfluxServer, quote_ident
 
 
 @dataclass(frozen=True)
@@ -244,6 +244,25 @@ def outbox_counters(path: Path) -> dict[str, int]:
         return dict(db.execute("SELECT name, value FROM counters"))
     finally:
         db.close()
+
+
+def influx_identities(server: InfluxServer, db: str) -> set[str]:
+    """Identities (series key + time, as `Point.identity`) of every point InfluxDB holds."""
+    result = server.query("SHOW TAG KEYS", db=db)["results"][0]
+    tag_keys = {s["name"]: {row[0] for row in s["values"]} for s in result.get("series", [])}
+    identities = set()
+    for measurement, keys in tag_keys.items():
+        if measurement.startswith("_"):
+            continue  # the logger's own bookkeeping (applied migrations)
+        for row in server.points(db, measurement):
+            tags = ",".join(f"{k}={row[k]}" for k in sorted(keys) if row.get(k) is not None)
+            identities.add(f"{quote_free(measurement)},{tags} {row['time']}")
+    return identities
+
+
+def quote_free(name: str) -> str:
+    assert quote_ident(name) == f'"{name}"', "test data has no characters to escape"
+    return name
 
 
 def identity_time(identity: str) -> int:

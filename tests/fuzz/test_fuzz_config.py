@@ -26,7 +26,8 @@ KNOWN = {
     "cloud": ["enabled", "url", "token", "installation_id", "interval"],
     "influx": ["url", "api", "token", "org", "bucket", "database", "username", "password",
                "retention_policy", "timeout", "batch_size", "auto_migrate", "retention"],
-    "outbox": ["path", "max_mb", "overflow", "commit_interval"],
+    "outbox": ["path", "max_mb", "overflow", "commit_interval", "dead_letter_max",
+               "dead_letter_days"],
     "log": ["level"],
 }
 SECTIONS = [*KNOWN, "Local", "unknown", "influx.extra", ""]

@@ -16,12 +16,12 @@ from datetime import datetime
 from logger.app.backfill.absent import absent_devices
 from logger.app.backfill.report import BackfillReport, record_run
 from logger.app.backfill.run import Backfill, Progress
-from logger.app.delivery import Delivery, deliver_all
+from logger.app.delivery import Delivery, deliver_all, open_outbox
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
-from logger.outbox import Outbox, keys
+from logger.outbox import keys
 from logger.sink.gate import SinkGate
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sink.writers import make_writer
@@ -65,7 +65,7 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
     if client is None:
         client = CloudClient(settings.cloud.url, settings.cloud.token,
                              timeout=settings.cloud.timeout)
-    outbox = Outbox(settings.outbox.path, settings.outbox.max_mb, settings.outbox.overflow)
+    outbox = open_outbox(settings)
     problems = Problems(log, on_count=outbox.count)
 
     async def emit(points: list[Point]) -> None:
