@@ -30,7 +30,7 @@ from logger.core.logs import get_logger
 from logger.core.problems import Problems
 from logger.outbox import Outbox
 from logger.sink.gate import SinkGate
-from logger.sink.writers import make_writer
+from logger.sink.targets import ledger_influx, make_routed_writer
 
 if TYPE_CHECKING:  # imported where used: dsmr_parser (P1) and the cloud client cost ~14 MB RSS
     from logger.app.cloud_jobs import CloudJobs
@@ -54,7 +54,7 @@ class Service:
         self.delivery: Delivery | None = None
         if settings.influx.configured:
             self.delivery = Delivery(
-                self.outbox, make_writer(settings.influx), settings.influx.batch_size
+                self.outbox, make_routed_writer(settings), settings.influx.batch_size
             )
         self.local: LocalJob | None = None
         if settings.local.enabled:
@@ -76,7 +76,7 @@ class Service:
         self._flush_task: asyncio.Task[Any] | None = None
         # Writes wait until the InfluxDB migrations succeeded (logger/sink/gate.py); the systemd
         # watchdog reads the two monotonic timestamps below (logger/app/health.py).
-        self.sink = SinkGate(settings.influx)
+        self.sink = SinkGate(settings.influx, ledger_influx(settings))
         self.flush_started_at: float | None = None
         self.last_commit_ok: float | None = None
         self.systemd = Supervisor(self)
