@@ -9,6 +9,7 @@ the 11 months before it (the rolling mean): from this run, else from the ledger.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -70,6 +71,11 @@ class LedgerBuilder:
         self._billed: dict[int, float] = {}  # this run's months: start -> billed W
         self._reported: set[tuple[int, int, str]] = set()
 
+    def clear(self) -> None:
+        """Forget this run's days and months (the resets already reported stay reported)."""
+        self._days.clear()
+        self._billed.clear()
+
     def _out(self, points: list[Point], report: BuildReport) -> None:
         if points:
             self.emit(points)
@@ -82,7 +88,8 @@ class LedgerBuilder:
         inputs = await read_span(self.reads, self.settings.ledger, start, end)
         if not inputs.channels:
             return None
-        span = compute_span(inputs.channels, start, end)
+        # CPU-bound: off the event loop, so the P1 reader and the polls keep their pace.
+        span = await asyncio.to_thread(compute_span, inputs.channels, start, end)
         for channel, tr in span.tracks:
             for br in tr.breaks:
                 self._reset(channel.group, br, report)
