@@ -1,7 +1,8 @@
 """The long-running service: one asyncio loop, an APScheduler 3.x scheduler, clean shutdown.
 
 The only place that knows sources, outbox and sink together. Jobs: the local poll (every `[local]
-interval`, `local_job`), the P1 supervisor (`p1_job`), the cloud jobs (`cloud_jobs`), the outbox
+interval`, `local_job`), the P1 supervisor (`p1_job`), the cloud jobs (`cloud_jobs`), the energy
+ledger (`ledger_job`, every `[ledger] interval`), the outbox
 commit (about once a second), and the flush into InfluxDB (every second, gated by the migration
 gate and the delivery's backoff). Every job body has its own timeout because APScheduler 3.x has
 none, and a hung job would silently stop being scheduled (max_instances=1 skips runs while one is
@@ -17,12 +18,13 @@ import asyncio
 import contextlib
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from logger.app.delivery import Delivery, DrainReport
+from logger.app.ledger_job import LedgerJob
 from logger.app.local_job import LocalJob
 from logger.app.systemd import Supervisor
 from logger.config import Settings
@@ -40,6 +42,7 @@ log = get_logger(__name__)
 
 SHUTDOWN_FLUSH_SECONDS = 5.0
 CLOCK_JUMP_SECONDS = 2.0  # a wall-clock step at least this large reschedules every job
+LEDGER_FIRST_DELAY = 30.0  # the first ledger update after start: migrations and a flush first
 
 
 class Service:
@@ -71,6 +74,10 @@ class Service:
             from logger.app.cloud_jobs import CloudJobs
 
             self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems)
+        # The energy ledger (logger/app/ledger_job.py): recomputed every [ledger] interval.
+        self.ledger: LedgerJob | None = None
+        if settings.ledger.enabled and settings.influx.configured:
+            self.ledger = LedgerJob(settings, self.outbox, self.problems)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[Any] | None = None
@@ -99,6 +106,19 @@ class Service:
         self.last_commit_ok = time.monotonic()
         if written:
             log.debug("committed %d points to the outbox", written)
+
+    async def update_ledger(self) -> None:
+        """One ledger update, once the migrations made its retention policy/bucket."""
+        if self.ledger is None or self._stopping.is_set() or not self.sink.ready:
+            return
+        budget = self.settings.ledger.interval * 0.9
+        try:
+            await asyncio.wait_for(self.ledger.run(), budget)
+        except TimeoutError:
+            log.warning("ledger update took longer than %.0f s; the next one continues", budget)
+        except Exception as exc:  # InfluxDB unreachable, a query refused: next interval
+            log.warning("ledger update failed (%s); retrying in %.0f s", exc,
+                        self.settings.ledger.interval)
 
     async def flush(self) -> None:
         if self.delivery is None or self._stopping.is_set():
@@ -152,6 +172,13 @@ class Service:
             )
         if self.cloud is not None:
             self.cloud.schedule(scheduler)
+        if self.ledger is not None:
+            interval = self.settings.ledger.interval
+            scheduler.add_job(
+                self.update_ledger, "interval", seconds=interval, id="ledger_update",
+                max_instances=1, coalesce=True, misfire_grace_time=int(interval),
+                next_run_time=datetime.now(UTC) + timedelta(seconds=LEDGER_FIRST_DELAY),
+            )
         scheduler.start()
         return scheduler
 
@@ -253,5 +280,7 @@ class Service:
             await self.local.close()
         if self.cloud is not None:
             await self.cloud.close()
+        if self.ledger is not None:
+            await self.ledger.close()
         self.outbox.close()
         log.info("stopped")

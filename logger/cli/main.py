@@ -9,7 +9,18 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from logger.cli import backfill, check, demo, export, migrate, run, simulate, status
+from logger.cli import (
+    backfill,
+    check,
+    demo,
+    export,
+    ledger,
+    migrate,
+    report,
+    run,
+    simulate,
+    status,
+)
 from logger.cli.common import EXIT_CONFIG, EXIT_OK, add_config_option
 from logger.config import ConfigError
 from logger.core.version import __version__
@@ -56,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("cloud-probe", backfill.run_probe,
         "save the raw cloud answers (history, statistics) for one day, token redacted, "
         "so the undocumented format can be checked", arguments=backfill.add_probe_arguments)
+    add("ledger", ledger.run,
+        "build the energy ledger (quarter-hours to months, capacity tariff, KPIs) for existing "
+        "history; the service keeps it current", arguments=ledger.add_arguments)
+    add("report", report.run,
+        "print energy per hour, day or month, the capacity-tariff peak and KPIs from the ledger",
+        arguments=report.add_arguments)
     add("simulate", simulate.run, "serve a simulated Jullix box on loopback (local API)",
         config=False, arguments=simulate.add_arguments)
     add("demo", demo.run, "start the simulator and the logger, then show what was logged",
