@@ -8,9 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from logger.sources.local.parse import device_points
+from logger.core.point import Point
+from logger.sources.local.parse import device_points, meter_fields
 from logger.sources.p1.decoder import P1Decoder
-from logger.testbed.simulator.local_api import battery_payload, solar_payload
+from logger.testbed.simulator.local_api import (
+    as_float32,
+    battery_payload,
+    meter_payload,
+    solar_payload,
+)
 from logger.testbed.simulator.model import HouseModel, InstallationFeatures
 from logger.testbed.simulator.telegram import TelegramPrinter
 
@@ -39,8 +45,12 @@ class History:
 
 
 def simulate(start: datetime, end: datetime, step: int = 60, seed: int = 3,
-             features: InstallationFeatures | None = None) -> History:
-    """Every `step` seconds a telegram and an inverter/battery poll; truth every 900 s."""
+             features: InstallationFeatures | None = None, local_meter: bool = False
+             ) -> History:
+    """Every `step` seconds a telegram and an inverter/battery poll; truth every 900 s.
+
+    `local_meter`: the local API's `meter` instead of the telegram (float32 registers, as the
+    box serves them, through the product's parser)."""
     features = features or InstallationFeatures(charger=True)
     model = HouseModel(seed, features, start)
     printer = TelegramPrinter(features, seed)
@@ -53,8 +63,13 @@ def simulate(start: datetime, end: datetime, step: int = 60, seed: int = 3,
         printer.observe(snap)
         if snap.t % step:
             continue
-        points = decoder.feed(printer.render(snap))
         received = snap.utc
+        if local_meter:
+            fields = meter_fields(as_float32(meter_payload(snap, features)))
+            tags = {"installation": INSTALLATION, "meter_id": features.meter_id}
+            points = [p for p in [Point.make("meter", tags, fields, received)] if p]
+        else:
+            points = decoder.feed(printer.render(snap))
         points += device_points("solar", solar_payload(snap, features, model.inverter_id),
                                 INSTALLATION, received)
         points += device_points("battery", battery_payload(snap, features, model.inverter_id),

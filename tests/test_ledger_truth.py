@@ -235,3 +235,30 @@ def test_late_data_recomputes_exactly_the_days_and_periods_it_touched(
         if key[0] != "1mo":
             assert_equals_truth(history, row)
             assert row["estimated"] == 0
+
+
+def test_from_the_local_meter_every_period_is_within_its_float32_resolution(
+        influxd, influx_db, tmp_path):
+    """P1 off: the box's float32 registers (about 2 Wh apart above 16,384 kWh) are the source;
+    each boundary is off by at most one float32 step rounded to Wh, so a period by 2 Wh."""
+    start, end = datetime(2027, 3, 27, 23, tzinfo=BRUSSELS), datetime(2027, 3, 29, tzinfo=BRUSSELS)
+    history = simulate(start, end, step=STEP, seed=5, local_meter=True)
+    assert any(line.startswith("meter,") for line in history.lines)
+    assert not any(line.startswith("p1,") for line in history.lines)
+    load(influxd, influx_db, history.lines)
+    settings = settings_for(influxd, influx_db, tmp_path)
+    settings.ledger.source = "auto"  # no P1 readings: the meter
+    result = asyncio.run(build_history(settings, FIRST_DAY, end, dry_run=False))
+    assert result.left == 0
+    rows = ledger(influxd, influx_db)
+    assert {r["period"] for r in rows} == {"15m", "1h", "1d", "1mo"}
+    assert len([r for r in rows if r["period"] == "15m"]) == 23 * 4  # the DST day
+    worst = 0.0
+    for row in rows:
+        if row["period"] == "1mo":
+            continue
+        truth = truth_fields(history, row["time"], period_end(row))
+        for name in ("import_t1_kwh", "import_t2_kwh", "export_t1_kwh", "export_t2_kwh"):
+            worst = max(worst, abs(row[name] - truth[name]))
+            assert abs(row[name] - truth[name]) <= 0.002 + 1e-9, (row["period"], name)
+    assert worst > 0  # the float32 rounding is really there (registers above 16,384 kWh)

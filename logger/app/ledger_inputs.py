@@ -14,6 +14,8 @@ from logger.ledger.energy import Channel, Device
 from logger.ledger.sources import (
     CLOUD_PROFILE_TAGS,
     DEVICES,
+    GRID_METER,
+    GRID_P1,
     PROFILE,
     PROFILE_FIELDS,
     PROFILE_MEASUREMENT,
@@ -22,6 +24,7 @@ from logger.ledger.sources import (
 )
 from logger.sink.ledger_reads import LedgerReads, Row
 
+GRID_P1_FIELD = "energy_import_t1_kwh"
 PAD_S = 3600  # read this far around the span; further only when a boundary is not bracketed
 
 
@@ -55,7 +58,7 @@ def _add(series: dict[tuple[Device | None, str], Readings], spec: SeriesSpec, ro
 def _merged(a: Readings, b: Readings) -> Readings:
     out = Readings()
     for part in (a, b):
-        for t, v, k in zip(part.times, part.values, part.keys, strict=True):
+        for t, v, k in zip(part.times, part.values, part.keys(), strict=True):
             if not len(out) or t > out.times[-1]:
                 out.add(t, v, k)
     return out
@@ -130,12 +133,25 @@ async def attach_profiles(reads: LedgerReads, channels: list[Channel]) -> None:
             ch.profile = step_profile(times, [max(0.0, sign * w) for w in watts])
 
 
+async def _p1_covers(reads: LedgerReads, settings: LedgerSettings, start: int, end: int
+                     ) -> bool:
+    """`auto`: P1 when it has a reading around the day's start, and around its end too unless
+    nothing has one there yet (today). A day on which P1 was switched on or off uses the meter,
+    whose readings span it."""
+    if settings.source != "auto":
+        return settings.source == "p1"
+    field = GRID_P1_FIELD
+    if not await reads.count(GRID_P1.measurement, field, start - PAD_S, start + 1):
+        return False
+    if await reads.count(GRID_P1.measurement, field, end, end + PAD_S):
+        return True
+    return not await reads.count(GRID_METER.measurement, field, end, end + PAD_S)
+
+
 async def read_span(reads: LedgerReads, settings: LedgerSettings, start: int, end: int
                     ) -> SpanInputs:
     """Everything the span [start, end] needs."""
-    p1_has_data = settings.source != "meter" and await reads.count(
-        "p1", "energy_import_t1_kwh", start - PAD_S, end + PAD_S) > 0
-    grid, volumes = grid_specs(settings.source, p1_has_data)
+    grid, volumes = grid_specs(settings.source, await _p1_covers(reads, settings, start, end))
     channels = await read_spec(reads, grid, start, end, settings.gap)
     for spec in (*DEVICES, *volumes):
         channels += await read_spec(reads, spec, start, end, settings.gap)

@@ -54,22 +54,22 @@ async def dirty_days(reads: LedgerReads, settings: Settings, now: int) -> list[d
                                tags=CLOUD_PROFILE_TAGS)
     stored = {r.time: r.values for r in await reads.ledger_rows(
         ENERGY, ("readings", "profile_points"), start, now, {"period": HOUR})}
-    p1_days = {brussels_day(h) for h, n in p1.items() if n}
     with_data = [h for h in (*p1, *meter)]
     first, last = min(with_data, default=now), max(with_data, default=start)
     dirty = {brussels_day(now)}
     for hour in range(start, now - now % 3600 + 1, 3600):
-        day = brussels_day(hour)
-        raw = (p1 if (source == "p1" or (source == "auto" and day in p1_days)) else meter)
         if hour not in stored:
             # Never computed: it should be once readings lie on both sides of it (a day of an
             # outage, between the last reading before and the first after).
             if first < hour < last:
-                dirty.add(day)
+                dirty.add(brussels_day(hour))
             continue
-        readings, profile = stored[hour]
-        if int(readings or 0) != raw.get(hour, 0) or int(profile or 0) != cloud.get(hour, 0):
-            dirty.add(day)
+        readings, profile = (int(v or 0) for v in stored[hour])
+        # The hour was computed from one source (`[ledger] source`, per day for `auto`):
+        # changed when its count matches neither source's count now.
+        if readings not in (p1.get(hour, 0), meter.get(hour, 0)) or (
+                profile != cloud.get(hour, 0)):
+            dirty.add(brussels_day(hour))
     return sorted(d for d in dirty if day_bounds(d)[0] >= start)
 
 

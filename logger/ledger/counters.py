@@ -33,17 +33,27 @@ class Readings:
     """One counter's readings in time order: epoch seconds, value in units, segment key.
 
     The segment key is what identifies the physical counter (the meter id): a change of key is
-    a meter swap, never a difference to count.
+    a meter swap, never a difference to count. Keys are kept as runs (index where a key starts),
+    since they almost never change: a day of 1 s readings costs two arrays, not a list too.
     """
 
     times: array = field(default_factory=lambda: array("q"))
     values: array = field(default_factory=lambda: array("q"))
-    keys: list[str] = field(default_factory=list)
+    key_runs: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, t: int, value: int, key: str = "") -> None:
+        if not self.key_runs or self.key_runs[-1][1] != key:
+            self.key_runs.append((len(self.times), key))
         self.times.append(t)
         self.values.append(value)
-        self.keys.append(key)
+
+    def keys(self) -> list[str]:
+        """Every reading's key (for tests and merging; `track` walks the runs)."""
+        out: list[str] = []
+        for n, (start, key) in enumerate(self.key_runs):
+            end = self.key_runs[n + 1][0] if n + 1 < len(self.key_runs) else len(self.times)
+            out += [key] * (end - start)
+        return out
 
     def __len__(self) -> int:
         return len(self.times)
@@ -89,7 +99,7 @@ def track(
     exact = [False] * nb
     breaks: list[Break] = []
     gaps: list[tuple[int, int]] = []
-    times, raw, keys = readings.times, readings.values, readings.keys
+    times, raw, runs = readings.times, readings.values, readings.key_runs
     n = len(times)
     if n == 0:
         return Track(values, exact, breaks, gaps)
@@ -97,12 +107,17 @@ def track(
     while bi < nb and boundaries[bi] < times[0]:
         bi += 1
     total = 0
-    t0, v0, k0 = times[0], raw[0], keys[0]
+    t0, v0, k0 = times[0], raw[0], runs[0][1]
+    run = 0
+    next_change = runs[1][0] if len(runs) > 1 else n
     while bi < nb and boundaries[bi] == t0:
         values[bi], exact[bi] = 0, True
         bi += 1
     for i in range(1, n):
-        t1, v1, k1 = times[i], raw[i], keys[i]
+        if i == next_change:
+            run += 1
+            next_change = runs[run + 1][0] if run + 1 < len(runs) else n
+        t1, v1, k1 = times[i], raw[i], runs[run][1]
         if t1 <= t0:
             continue  # a repeat of the same second: the first one counts
         diff = v1 - v0

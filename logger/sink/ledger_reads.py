@@ -15,6 +15,12 @@ from typing import Any
 from logger.sink.influxql import InfluxQL, QueryError, quote_ident, quote_string
 
 DEFAULT_PAGE_S = 6 * 3600
+PAGE_ROWS = 4000  # points per page the window aims at
+MIN_PAGE_S = 60
+
+
+class Truncated(QueryError):
+    """The server cut an answer short (max-row-limit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +51,8 @@ class LedgerReads:
 
     async def _select(self, statement: str) -> list[dict[str, Any]]:
         series = await self.ql.query(statement)
-        for one in series:
-            if one.get("partial"):
-                raise QueryError("InfluxDB truncated an answer (max-row-limit); the ledger reads "
-                                 "in pages of [ledger] page hours: lower it")
+        if any(one.get("partial") for one in series):
+            raise Truncated("InfluxDB truncated an answer (its max-row-limit)")
         return series
 
     @staticmethod
@@ -71,16 +75,29 @@ class LedgerReads:
     async def rows(self, measurement: str, fields: Sequence[str], start: int, end: int,
                    group_by: Sequence[str] = (), tags: dict[str, str] | None = None
                    ) -> AsyncIterator[list[Row]]:
-        """Every point in [start, end), one page (time window) at a time, in time order."""
-        lo = start
+        """Every point in [start, end), one page (time window) at a time, in time order.
+
+        The window adapts to the data's density so a page holds about `PAGE_ROWS` points (1 s
+        P1 readings and 5 s meter readings alike), which bounds memory. A server with a
+        `max-row-limit` (10,000 in many 1.x configs) truncates a large answer and says so: the
+        window is then halved and the page read again."""
+        lo, window = start, self.page_s
         while lo < end:
-            hi = min(end, lo + self.page_s)
+            hi = min(end, lo + window)
             statement = (f"SELECT {self._select_fields(fields)} FROM {quote_ident(measurement)} "
                          f"WHERE {self._where(lo, hi, tags)}{self._group(group_by)}")
-            page = self._rows(await self._select(statement), group_by)
+            try:
+                page = self._rows(await self._select(statement), group_by)
+            except Truncated:
+                if window <= MIN_PAGE_S:
+                    raise
+                window = max(MIN_PAGE_S, window // 2)
+                continue
             if page:
                 yield page
             lo = hi
+            scaled = window * PAGE_ROWS // max(len(page), 1)
+            window = max(MIN_PAGE_S, min(self.page_s, scaled))
 
     async def nearest(self, measurement: str, fields: Sequence[str], at: int, before: bool,
                       group_by: Sequence[str] = (), tags: dict[str, str] | None = None,
