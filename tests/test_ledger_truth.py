@@ -262,3 +262,29 @@ def test_from_the_local_meter_every_period_is_within_its_float32_resolution(
             worst = max(worst, abs(row[name] - truth[name]))
             assert abs(row[name] - truth[name]) <= 0.002 + 1e-9, (row["period"], name)
     assert worst > 0  # the float32 rounding is really there (registers above 16,384 kWh)
+
+
+def test_over_api_v2_the_ledger_goes_to_its_own_bucket(history, influxd, influx_db, v2_proxy,
+                                                        tmp_path):
+    """API v2 (through the loopback proxy that maps the v2 write API onto InfluxDB 1.x, as 1.8
+    does): raw lines go to bucket `<db>`, ledger lines to `<db>/ledger`, the policy migration 0003
+    made; nothing of the ledger lands among the raw series."""
+    day = datetime(2027, 3, 29, tzinfo=BRUSSELS)
+    lines = [ln for ln in history.lines
+             if day.timestamp() - 3600 <= int(ln.rsplit(" ", 1)[1]) <= day.timestamp() + 90000]
+    load(influxd, influx_db, lines)
+    settings = Settings(installation=INSTALLATION, local={"enabled": False},
+                        influx={"url": v2_proxy.url, "api": "v2", "bucket": influx_db,
+                                "token": "t", "timeout": 30.0},
+                        outbox={"path": tmp_path / "outbox.sqlite"},
+                        ledger={"gap": 2 * STEP, "source": "p1"})
+    end = datetime(2027, 3, 30, tzinfo=BRUSSELS)
+    result = asyncio.run(build_history(settings, day, end, dry_run=False))
+    assert result.left == 0
+    days = [r for r in ledger(influxd, influx_db) if r["period"] == "1d"]
+    assert len(days) == 1
+    assert_equals_truth(history, days[0])
+    raw = influxd.query("SHOW MEASUREMENTS", db=influx_db)["results"][0]["series"][0]["values"]
+    assert "ledger_energy" not in {m[0] for m in raw} or not influxd.query(
+        f'SELECT * FROM "{influx_db}"."autogen"."ledger_energy"', db=influx_db
+    )["results"][0].get("series")
