@@ -10,6 +10,7 @@ delivered through the outbox, then read back from its retention policy.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from ledger_data import INSTALLATION, History, simulate
 
 from logger.app.delivery import Delivery, deliver_all
-from logger.app.ledger_job import LedgerJob, build_history
+from logger.app.ledger_job import JobResult, LedgerJob, build_history
 from logger.config import Settings
 from logger.core.belgian_time import BRUSSELS, day_bounds
 from logger.core.problems import Problems
@@ -83,6 +84,22 @@ def ledger(server: InfluxServer, db: str, measurement: str = "ledger_energy") ->
 def build(settings: Settings, since: datetime = FIRST_DAY) -> None:
     result = asyncio.run(build_history(settings, since, END, dry_run=False))
     assert result.left == 0 and result.delivered > 0
+
+
+async def update(settings: Settings, tmp_path: Path, now: int) -> JobResult:
+    """One run of the service's ledger job at `now`, its points delivered."""
+    outbox = Outbox(tmp_path / "job.sqlite")
+    job = LedgerJob(settings, outbox, Problems(logging.getLogger("test")))
+    try:
+        result = await job.run(now=now)
+        delivery = Delivery(outbox, make_routed_writer(settings), 5000)
+        await deliver_all(outbox, SinkGate(settings.influx, ledger_influx(settings)),
+                          delivery, 60)
+        await delivery.writer.close()
+        return result
+    finally:
+        await job.close()
+        outbox.close()
 
 
 def truth_fields(h: History, start: int, end: int) -> dict[str, float]:
@@ -207,21 +224,7 @@ def test_late_data_recomputes_exactly_the_days_and_periods_it_touched(
     before = {(r["period"], r["time"]): r for r in ledger(influxd, influx_db)}
     load(influxd, influx_db, [line for line in history.lines if in_gap(line)])  # arrives late
 
-    async def update() -> list:
-        outbox = Outbox(tmp_path / "job.sqlite")
-        job = LedgerJob(settings, outbox, Problems(__import__("logging").getLogger("t")))
-        try:
-            result = await job.run(now=int(END.timestamp()) + 60)
-            delivery = Delivery(outbox, make_routed_writer(settings), 5000)
-            await deliver_all(outbox, SinkGate(settings.influx, ledger_influx(settings)),
-                              delivery, 60)
-            await delivery.writer.close()
-            return result.days
-        finally:
-            await job.close()
-            outbox.close()
-
-    days = asyncio.run(update())
+    days = asyncio.run(update(settings, tmp_path, int(END.timestamp()) + 60)).days
     assert [d.isoformat() for d in days] == ["2027-03-30", "2027-04-02"]  # + today, always
     after = {(r["period"], r["time"]): r for r in ledger(influxd, influx_db)}
     assert after.keys() == before.keys()  # overwritten, never duplicated
@@ -288,3 +291,35 @@ def test_over_api_v2_the_ledger_goes_to_its_own_bucket(history, influxd, influx_
     assert "ledger_energy" not in {m[0] for m in raw} or not influxd.query(
         f'SELECT * FROM "{influx_db}"."autogen"."ledger_energy"', db=influx_db
     )["results"][0].get("series")
+
+
+def test_the_service_continues_today_from_its_last_hour_and_completes_it_after_midnight(
+        history, influxd, influx_db, tmp_path):
+    """No `ledger` command: the job alone. At noon it computes the recheck window (days of
+    history it never saw) and today so far; in the evening only today from its last complete
+    hour on; after midnight the finished day whole. Every period then equals the truth."""
+    settings = settings_for(influxd, influx_db, tmp_path)
+    noon = int(datetime(2027, 4, 1, 12, 2, tzinfo=BRUSSELS).timestamp())
+    evening = int(datetime(2027, 4, 1, 23, 59, 59, tzinfo=BRUSSELS).timestamp())
+    times = [int(line.rsplit(" ", 1)[1]) for line in history.lines]
+    load(influxd, influx_db, [ln for ln, t in zip(history.lines, times, strict=True) if t <= noon])
+    first = asyncio.run(update(settings, tmp_path, noon + 30))
+    assert [d.isoformat() for d in first.days] == [
+        "2027-03-28", "2027-03-29", "2027-03-30", "2027-03-31", "2027-04-01"]
+    assert first.partial == {}
+    load(influxd, influx_db, [ln for ln, t in zip(history.lines, times, strict=True) if t > noon])
+    second = asyncio.run(update(settings, tmp_path, evening))
+    april = datetime(2027, 4, 1).date()
+    assert second.days == [april]
+    assert second.partial == {april: int(datetime(2027, 4, 1, 12, tzinfo=BRUSSELS).timestamp())}
+    assert not [r for r in ledger(influxd, influx_db) if r["period"] == "1d"
+                and r["time"] == int(APRIL.timestamp())]  # not complete yet
+    third = asyncio.run(update(settings, tmp_path, int(END.timestamp()) + 60))
+    assert [d.isoformat() for d in third.days] == ["2027-04-01", "2027-04-02"]
+    rows = [r for r in ledger(influxd, influx_db) if r["time"] >= int(APRIL.timestamp())]
+    assert {r["period"] for r in rows} == {"15m", "1h", "1d", "1mo"}
+    assert len([r for r in rows if r["period"] == "15m"]) == 96
+    for row in rows:
+        if row["period"] != "1mo":
+            assert_equals_truth(history, row)
+            assert row["estimated"] == 0

@@ -22,7 +22,7 @@ from logger.core.point import Point
 from logger.core.problems import Problems
 from logger.ledger.counters import Break
 from logger.ledger.energy import PeriodRow, combine_month, compute_span, day_rows
-from logger.ledger.periods import DAY, MONTH, local_label, month_bounds, month_start, next_month
+from logger.ledger.periods import DAY, MONTH, local_label, month_bounds, month_start
 from logger.ledger.points import DEVICE, ENERGY, PEAK, day_from_fields, peak_point, row_points
 from logger.ledger.tariff import MonthPeak, month_peak
 from logger.outbox import keys
@@ -81,19 +81,24 @@ class LedgerBuilder:
             self.emit(points)
             report.points += len(points)
 
-    async def day(self, day: date, report: BuildReport) -> PeriodRow | None:
+    async def day(self, day: date, report: BuildReport, since: int | None = None,
+                  until: int | None = None) -> PeriodRow | None:
         """Compute one Belgian day; its quarters and hours are emitted (as far as readings
-        reach), the day itself only when it is complete. Returns the day row, if any."""
+        reach), the day itself only when it is complete. Returns the day row, if any.
+
+        `since` (an hour boundary inside the day): only from there on, for the running day,
+        whose earlier hours an earlier update wrote and late data has not changed."""
         start, end = day_bounds(day)
-        inputs = await read_span(self.reads, self.settings.ledger, start, end)
+        first = start if since is None or not start < since < end else since
+        inputs = await read_span(self.reads, self.settings.ledger, first, end, until)
         if not inputs.channels:
             return None
         # CPU-bound: off the event loop, so the P1 reader and the polls keep their pace.
-        span = await asyncio.to_thread(compute_span, inputs.channels, start, end)
+        span = await asyncio.to_thread(compute_span, inputs.channels, first, end)
         for channel, tr in span.tracks:
             for br in tr.breaks:
                 self._reset(channel.group, br, report)
-        quarters, hours, days = day_rows(span, start, end)
+        quarters, hours, days = day_rows(span, start, end, first if first != start else None)
         points: list[Point] = []
         for row in (*quarters, *hours, *days):
             row.profile_points = sum(n for q, n in inputs.cloud_points.items()
@@ -199,22 +204,25 @@ class LedgerBuilder:
         return None
 
     async def run(self, days: list[date], progress: Callable[[int, int, date, int], None]
-                  | None = None) -> BuildReport:
-        """Compute `days` (in order), then every month they touch, oldest first."""
+                  | None = None, partial: dict[date, int] | None = None,
+                  until: int | None = None) -> BuildReport:
+        """Compute `days` (in order; those in `partial` only from the given hour on; nothing
+        read at or after `until`), then every month in which a day was completed."""
         report = BuildReport()
-        months: list[date] = []
+        pending: date | None = None  # the month whose days this run completed
         for i, day in enumerate(days):
-            await self.day(day, report)
+            row = await self.day(day, report, (partial or {}).get(day), until)
             first = month_start(day)
-            if not months or months[-1] != first:
-                if months and next_month(months[-1]) <= first:
-                    await self.month(months[-1], report)  # finished: free its days
-                    self._forget(months[-1])
-                months.append(first)
+            if pending is not None and pending != first:
+                await self.month(pending, report)
+                self._forget(pending)  # finished: free its days
+                pending = None
+            if row is not None:
+                pending = first
             if progress is not None:
                 progress(i + 1, len(days), day, report.points)
-        if months:
-            await self.month(months[-1], report)
+        if pending is not None:
+            await self.month(pending, report)
         return report
 
     def _forget(self, first: date) -> None:

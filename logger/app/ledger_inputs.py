@@ -64,19 +64,22 @@ def _merged(a: Readings, b: Readings) -> Readings:
     return out
 
 
-async def read_spec(reads: LedgerReads, spec: SeriesSpec, start: int, end: int, gap_s: float
-                    ) -> list[Channel]:
-    """The channels of one raw measurement over [start, end], bracketed on both sides."""
+async def read_spec(reads: LedgerReads, spec: SeriesSpec, start: int, end: int, gap_s: float,
+                    until: int | None = None) -> list[Channel]:
+    """The channels of one raw measurement over [start, end], bracketed on both sides; with
+    `until` (the service's "now"), nothing at or after it is read."""
     series: dict[tuple[Device | None, str], Readings] = {}
     fields = list(spec.fields)
-    async for page in reads.rows(spec.measurement, fields, start - PAD_S, end + PAD_S,
+    stop = end + PAD_S if until is None else min(end + PAD_S, until)
+    async for page in reads.rows(spec.measurement, fields, start - PAD_S, stop,
                                  spec.group_by, spec.tags):
         _add(series, spec, page)
     if not series and not await reads.nearest(spec.measurement, fields[:1], start, True,
                                               spec.group_by, spec.tags, horizons=(86400,)):
         return []  # nothing of this kind here (no battery, no gas meter)
     first_needed = any(not len(r) or r.times[0] > start for r in series.values()) or not series
-    last_needed = any(not len(r) or r.times[-1] < end for r in series.values()) or not series
+    last_needed = stop == end + PAD_S and (
+        any(not len(r) or r.times[-1] < end for r in series.values()) or not series)
     if first_needed:
         before: dict[tuple[Device | None, str], Readings] = {}
         _add(before, spec, await reads.nearest(spec.measurement, fields, start - PAD_S, True,
@@ -148,13 +151,13 @@ async def _p1_covers(reads: LedgerReads, settings: LedgerSettings, start: int, e
     return not await reads.count(GRID_METER.measurement, field, end, end + PAD_S)
 
 
-async def read_span(reads: LedgerReads, settings: LedgerSettings, start: int, end: int
-                    ) -> SpanInputs:
-    """Everything the span [start, end] needs."""
+async def read_span(reads: LedgerReads, settings: LedgerSettings, start: int, end: int,
+                    until: int | None = None) -> SpanInputs:
+    """Everything the span [start, end] needs (nothing at or after `until`)."""
     grid, volumes = grid_specs(settings.source, await _p1_covers(reads, settings, start, end))
-    channels = await read_spec(reads, grid, start, end, settings.gap)
+    channels = await read_spec(reads, grid, start, end, settings.gap, until)
     for spec in (*DEVICES, *volumes):
-        channels += await read_spec(reads, spec, start, end, settings.gap)
+        channels += await read_spec(reads, spec, start, end, settings.gap, until)
     await attach_profiles(reads, channels)
     cloud = await reads.counts(PROFILE_MEASUREMENT, "grid_w", start, end, 900,
                                tags=CLOUD_PROFILE_TAGS)

@@ -22,7 +22,7 @@ from logger.core.belgian_time import brussels_day, day_bounds
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
-from logger.ledger.periods import HOUR, days_between
+from logger.ledger.periods import DAY, HOUR, days_between
 from logger.ledger.points import ENERGY
 from logger.ledger.sources import CLOUD_PROFILE_TAGS, GRID_METER, GRID_P1, PROFILE_MEASUREMENT
 from logger.outbox import Outbox, keys
@@ -42,8 +42,11 @@ def make_reads(settings: Settings, ql: InfluxQL) -> LedgerReads:
                        int(settings.ledger.page_hours * 3600))
 
 
-async def dirty_days(reads: LedgerReads, settings: Settings, now: int) -> list[date]:
-    """Today, and each day of the recheck window with an hour late data changed (see above)."""
+async def dirty_days(reads: LedgerReads, settings: Settings, now: int
+                     ) -> tuple[list[date], dict[date, int]]:
+    """The days to recompute: each day of the recheck window with an hour late data changed or
+    never computed, or whose day row is missing though its hours exist; and today, which is
+    otherwise only continued from its last complete hour (returned as {today: that hour})."""
     start = day_bounds(brussels_day(now - int(settings.ledger.recheck_days * 86400)))[0]
     source = settings.ledger.source
     p1 = {} if source == "meter" else await reads.counts(GRID_P1.measurement, GRID_FIELD,
@@ -54,10 +57,18 @@ async def dirty_days(reads: LedgerReads, settings: Settings, now: int) -> list[d
                                tags=CLOUD_PROFILE_TAGS)
     stored = {r.time: r.values for r in await reads.ledger_rows(
         ENERGY, ("readings", "profile_points"), start, now, {"period": HOUR})}
+    stored_days = {r.time for r in await reads.ledger_rows(
+        ENERGY, ("readings",), start, now, {"period": DAY})}
     with_data = [h for h in (*p1, *meter)]
     first, last = min(with_data, default=now), max(with_data, default=start)
-    dirty = {brussels_day(now)}
+    today = brussels_day(now)
+    today_start = day_bounds(today)[0]
+    done_today = [h for h in stored if h >= today_start]
+    today_since = max(done_today) + 3600 if done_today else today_start
+    dirty: set[date] = set()
     for hour in range(start, now - now % 3600 + 1, 3600):
+        if hour >= today_since:
+            break  # the running part of today: continued below
         if hour not in stored:
             # Never computed: it should be once readings lie on both sides of it (a day of an
             # outage, between the last reading before and the first after).
@@ -70,13 +81,23 @@ async def dirty_days(reads: LedgerReads, settings: Settings, now: int) -> list[d
         if readings not in (p1.get(hour, 0), meter.get(hour, 0)) or (
                 profile != cloud.get(hour, 0)):
             dirty.add(brussels_day(hour))
-    return sorted(d for d in dirty if day_bounds(d)[0] >= start)
+    for day in {brussels_day(h) for h in stored}:
+        bounds = day_bounds(day)
+        if day != today and bounds[0] >= start and bounds[0] not in stored_days and (
+                bounds[1] <= last):
+            dirty.add(day)  # its hours are there but the day was not completed
+    partial: dict[date, int] = {}
+    if today not in dirty and today_since > today_start:
+        partial[today] = today_since
+    dirty.add(today)
+    return sorted(d for d in dirty if day_bounds(d)[0] >= start), partial
 
 
 @dataclass
 class JobResult:
     days: list[date]
     report: BuildReport
+    partial: dict[date, int]  # days continued from an hour (today), not recomputed whole
 
 
 class LedgerJob:
@@ -100,9 +121,9 @@ class LedgerJob:
         now = int(time.time()) if now is None else now
         stamp = datetime.fromtimestamp(now, UTC).isoformat()
         try:
-            days = await dirty_days(self.reads, self.settings, now)
+            days, partial = await dirty_days(self.reads, self.settings, now)
             self.builder.clear()  # months from what InfluxDB holds now, not an earlier run
-            report = await self.builder.run(days)
+            report = await self.builder.run(days, partial=partial, until=now + 1)
         except Exception as exc:
             self.outbox.set_meta(keys.LEDGER_LAST_ERROR, f"{stamp}: {exc}"[:300])
             self.outbox.commit()
@@ -113,7 +134,7 @@ class LedgerJob:
         self.outbox.set_meta(keys.LEDGER_LAST_ERROR, "")
         self.outbox.commit()
         log.debug("ledger: recomputed %s (%d points)", ", ".join(map(str, days)), report.points)
-        return JobResult(days, report)
+        return JobResult(days, report, partial)
 
     async def close(self) -> None:
         await self.ql.close()

@@ -139,13 +139,18 @@ def compute_span(channels: Sequence[Channel], start: int, end: int) -> SpanResul
     return SpanResult(boundaries, tracks, grid_times)
 
 
-def day_rows(span: SpanResult, day_start: int, day_end: int) -> tuple[list[PeriodRow], ...]:
-    """(quarters, hours, [day]) of one Belgian day of the span; the day carries its peak."""
-    quarters = span.rows(QUARTER, range(day_start, day_end, QUARTER_S),
-                         range(day_start + QUARTER_S, day_end + 1, QUARTER_S))
-    hours = span.rows(HOUR, range(day_start, day_end, 3600),
-                      range(day_start + 3600, day_end + 1, 3600))
-    day = span.period(DAY, day_start, day_end)
+def day_rows(span: SpanResult, day_start: int, day_end: int, since: int | None = None
+             ) -> tuple[list[PeriodRow], ...]:
+    """(quarters, hours, [day]) of one Belgian day of the span; the day carries its peak.
+
+    `since` (an hour boundary, the span's start): only the quarters and hours from there on,
+    and no day row (the running day, updated incrementally)."""
+    first = day_start if since is None else since
+    quarters = span.rows(QUARTER, range(first, day_end, QUARTER_S),
+                         range(first + QUARTER_S, day_end + 1, QUARTER_S))
+    hours = span.rows(HOUR, range(first, day_end, 3600),
+                      range(first + 3600, day_end + 1, 3600))
+    day = span.period(DAY, day_start, day_end) if first == day_start else None
     days = []
     if day is not None and len(quarters) == (day_end - day_start) // QUARTER_S:
         best = max(quarters, key=lambda q: (q.demand_w, -q.start))
