@@ -296,26 +296,36 @@ def test_over_api_v2_the_ledger_goes_to_its_own_bucket(history, influxd, influx_
 def test_the_service_continues_today_from_its_last_hour_and_completes_it_after_midnight(
         history, influxd, influx_db, tmp_path):
     """No `ledger` command: the job alone. At noon it computes the recheck window (days of
-    history it never saw) and today so far; in the evening only today from its last complete
-    hour on; after midnight the finished day whole. Every period then equals the truth."""
+    history it never saw) and today so far; at 18:00 only today from its last complete hour on;
+    late data in today's morning makes the next update redo today whole; after midnight the
+    finished day is completed. Every period then equals the truth."""
     settings = settings_for(influxd, influx_db, tmp_path)
-    noon = int(datetime(2027, 4, 1, 12, 2, tzinfo=BRUSSELS).timestamp())
-    evening = int(datetime(2027, 4, 1, 23, 59, 59, tzinfo=BRUSSELS).timestamp())
-    times = [int(line.rsplit(" ", 1)[1]) for line in history.lines]
-    load(influxd, influx_db, [ln for ln, t in zip(history.lines, times, strict=True) if t <= noon])
+
+    def at(hour: int, minute: int, second: int = 0) -> int:
+        return int(datetime(2027, 4, 1, hour, minute, second, tzinfo=BRUSSELS).timestamp())
+
+    morning_gap = (at(8, 7), at(9, 52))
+    timed = [(line, int(line.rsplit(" ", 1)[1])) for line in history.lines]
+    late = [ln for ln, t in timed if morning_gap[0] <= t < morning_gap[1]]
+    timed = [(ln, t) for ln, t in timed if not morning_gap[0] <= t < morning_gap[1]]
+    noon, six, evening = at(12, 2), at(18, 2), at(23, 59, 59)
+    april = datetime(2027, 4, 1).date()
+
+    load(influxd, influx_db, [ln for ln, t in timed if t <= noon])
     first = asyncio.run(update(settings, tmp_path, noon + 30))
     assert [d.isoformat() for d in first.days] == [
         "2027-03-28", "2027-03-29", "2027-03-30", "2027-03-31", "2027-04-01"]
     assert first.partial == {}
-    load(influxd, influx_db, [ln for ln, t in zip(history.lines, times, strict=True) if t > noon])
-    second = asyncio.run(update(settings, tmp_path, evening))
-    april = datetime(2027, 4, 1).date()
-    assert second.days == [april]
-    assert second.partial == {april: int(datetime(2027, 4, 1, 12, tzinfo=BRUSSELS).timestamp())}
+    load(influxd, influx_db, [ln for ln, t in timed if noon < t <= six])
+    second = asyncio.run(update(settings, tmp_path, six + 30))
+    assert second.days == [april] and second.partial == {april: at(12, 0)}
+    load(influxd, influx_db, late + [ln for ln, t in timed if six < t])
+    third = asyncio.run(update(settings, tmp_path, evening))
+    assert third.days == [april] and third.partial == {}  # today's morning changed: whole
     assert not [r for r in ledger(influxd, influx_db) if r["period"] == "1d"
                 and r["time"] == int(APRIL.timestamp())]  # not complete yet
-    third = asyncio.run(update(settings, tmp_path, int(END.timestamp()) + 60))
-    assert [d.isoformat() for d in third.days] == ["2027-04-01", "2027-04-02"]
+    fourth = asyncio.run(update(settings, tmp_path, int(END.timestamp()) + 60))
+    assert [d.isoformat() for d in fourth.days] == ["2027-04-01", "2027-04-02"]
     rows = [r for r in ledger(influxd, influx_db) if r["time"] >= int(APRIL.timestamp())]
     assert {r["period"] for r in rows} == {"15m", "1h", "1d", "1mo"}
     assert len([r for r in rows if r["period"] == "15m"]) == 96
@@ -323,3 +333,22 @@ def test_the_service_continues_today_from_its_last_hour_and_completes_it_after_m
         if row["period"] != "1mo":
             assert_equals_truth(history, row)
             assert row["estimated"] == 0
+
+
+def test_a_gap_across_midnight_longer_than_the_read_margin_still_brackets_the_day(
+        history, influxd, influx_db, tmp_path):
+    """Readings missing from 22:07 to 01:52: the first day's end and the second day's start
+    lie in the gap, more than an hour from any reading; both are found and interpolated, and
+    the two days together are still exactly the counters' difference."""
+    gap = (int(datetime(2027, 3, 29, 22, 7, tzinfo=BRUSSELS).timestamp()),
+           int(datetime(2027, 3, 30, 1, 52, tzinfo=BRUSSELS).timestamp()))
+    load(influxd, influx_db, [ln for ln in history.lines
+                              if not gap[0] <= int(ln.rsplit(" ", 1)[1]) < gap[1]])
+    build(settings_for(influxd, influx_db, tmp_path))
+    days = {r["time"]: r for r in ledger(influxd, influx_db) if r["period"] == "1d"}
+    d29, d30 = (day_bounds(datetime(2027, 3, d).date())[0] for d in (29, 30))
+    assert days[d29]["estimated"] == 1 and days[d30]["estimated"] == 1
+    both = truth_fields(history, d29, day_bounds(datetime(2027, 3, 30).date())[1])
+    for name, value in both.items():
+        if name != "gas_m3":
+            assert days[d29][name] + days[d30][name] == pytest.approx(value, abs=1e-9), name
