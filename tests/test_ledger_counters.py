@@ -105,3 +105,25 @@ def test_kpis_stay_within_0_and_100_with_a_battery_charged_from_the_grid():
     assert self_sufficiency_pct(consumption=10.0, imported=2.5) == 75.0
     assert self_consumption_pct(solar=8.0, export=2.0) == 75.0
     assert self_consumption_pct(solar=0.0, export=1.0) is None
+
+
+def test_status_shows_the_ledger_and_warns_about_a_peak_the_meter_disagrees_with(tmp_path):
+    import io
+
+    from logger.cli.status import print_status
+    from logger.config import Settings
+    from logger.outbox import Outbox, keys
+
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox.set_meta(keys.LEDGER_LAST_RUN, "2026-11-26T12:00:00+00:00: 1 day(s), 120 points")
+    outbox.set_meta(keys.LEDGER_PEAK_MISMATCH, "2026-11: ledger peak 4000 W, meter 3000 W")
+    outbox.set_meta(keys.LEDGER_LAST_RESET, "2026-11-20 10:00: import_t1 meter id A -> B")
+    outbox.count(keys.LEDGER_PEAK_MISMATCHES)
+    outbox.count(keys.LEDGER_COUNTER_RESET, 2)
+    outbox.close()
+    out = io.StringIO()
+    print_status(Settings(outbox={"path": tmp_path / "outbox.sqlite"}), out)
+    text = out.getvalue()
+    assert "ledger        last update 2026-11-26T12:00:00+00:00: 1 day(s), 120 points" in text
+    assert "2 counter reset(s)/meter swap(s); newest: 2026-11-20 10:00" in text
+    assert "WARNING     capacity peak disagrees with the meter's register (1x)" in text

@@ -15,10 +15,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from harness import write_config
 from ledger_data import INSTALLATION, History, simulate
 
 from logger.app.delivery import Delivery, deliver_all
 from logger.app.ledger_job import JobResult, LedgerJob, build_history
+from logger.cli.main import main
 from logger.config import Settings
 from logger.core.belgian_time import BRUSSELS, day_bounds
 from logger.core.problems import Problems
@@ -352,3 +354,34 @@ def test_a_gap_across_midnight_longer_than_the_read_margin_still_brackets_the_da
     for name, value in both.items():
         if name != "gas_m3":
             assert days[d29][name] + days[d30][name] == pytest.approx(value, abs=1e-9), name
+
+
+def test_the_commands_dry_run_build_and_report(history, influxd, influx_db, tmp_path, capsys):
+    """`ledger --dry-run` computes and writes nothing; `ledger` builds; `report` prints the
+    day hour by hour with estimated values marked, and the month's capacity tariff."""
+    load(influxd, influx_db, [line for line in history.lines if not in_gap(line)])
+    config = write_config(tmp_path / "config.toml", {
+        "local": {"enabled": False},
+        "influx": {"url": influxd.url, "database": influx_db, "timeout": 30.0},
+        "outbox": {"path": str(tmp_path / "outbox.sqlite")},
+        "ledger": {"gap": 2.0 * STEP},
+    }, installation=INSTALLATION)
+    span = ["--since", "2027-03-28", "--until", "2027-04-01"]
+    assert main(["ledger", "-c", str(config), *span, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "5 day(s) computed (0 with estimated values), 2 month(s)" in out
+    assert "dry run: nothing written" in out
+    assert ledger(influxd, influx_db) == [] and not (tmp_path / "outbox.sqlite").exists()
+    assert main(["ledger", "-c", str(config), *span]) == 0
+    out = capsys.readouterr().out
+    assert "waiting in the outbox: 0" in out and "2027-04 peak" in out
+    assert main(["report", "-c", str(config), "--day", "2027-03-30"]) == 0
+    out = capsys.readouterr().out
+    hours = [line for line in out.splitlines() if " CEST " in line]
+    assert len(hours) == 24
+    estimated = [line for line in hours if "~" in line]
+    assert [line.split()[1] for line in estimated] == ["10:00", "11:00", "12:00", "13:00"]
+    assert "Highest quarter-hour demand" in out
+    assert main(["report", "-c", str(config), "--month", "2027-04"]) == 0
+    out = capsys.readouterr().out
+    assert "Capacity tariff 2027-04: peak" in out and "12-month mean" in out
