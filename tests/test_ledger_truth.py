@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -371,13 +372,15 @@ def test_the_commands_dry_run_build_and_report(history, influxd, influx_db, tmp_
     out = capsys.readouterr().out
     assert "5 day(s) computed (0 with estimated values), 2 month(s)" in out
     assert "dry run: nothing written" in out
-    assert ledger(influxd, influx_db) == [] and not (tmp_path / "outbox.sqlite").exists()
+    policies = influxd.query(f'SHOW RETENTION POLICIES ON "{influx_db}"')["results"][0]
+    assert "ledger" not in {row[0] for row in policies["series"][0]["values"]}  # not migrated
+    assert not (tmp_path / "outbox.sqlite").exists()  # and nothing queued
     assert main(["ledger", "-c", str(config), *span]) == 0
     out = capsys.readouterr().out
     assert "waiting in the outbox: 0" in out and "2027-04 peak" in out
     assert main(["report", "-c", str(config), "--day", "2027-03-30"]) == 0
     out = capsys.readouterr().out
-    hours = [line for line in out.splitlines() if " CEST " in line]
+    hours = [line for line in out.splitlines() if re.match(r"^. \d\d:\d\d ", line)]
     assert len(hours) == 24
     estimated = [line for line in hours if "~" in line]
     assert [line.split()[1] for line in estimated] == ["10:00", "11:00", "12:00", "13:00"]

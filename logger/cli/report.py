@@ -57,7 +57,9 @@ def _window(args: argparse.Namespace) -> tuple[str, str, int, int, str]:
 def _label(t: int, period: str) -> str:
     local = datetime.fromtimestamp(t, BRUSSELS)
     if period == HOUR:
-        return local.strftime("%H:%M %Z")
+        # The zone only where it tells two hours apart: on the days the clocks change.
+        start, end = day_bounds(local.date())
+        return local.strftime("%H:%M %Z" if end - start != 86400 else "%H:%M")
     if period == DAY:
         return local.strftime("%a %d")
     return local.strftime("%Y-%m")
