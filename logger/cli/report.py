@@ -65,10 +65,13 @@ def _label(t: int, period: str) -> str:
     return local.strftime("%Y-%m")
 
 
-def _kwh(value: Any, estimated: bool) -> str:
+DECIMALS = {HOUR: 3, DAY: 2, MONTH: 1}  # 1 Wh, 10 Wh, 100 Wh: fits 80 columns
+
+
+def _kwh(value: Any, estimated: bool, decimals: int = 3) -> str:
     if value is None:
         return "-"
-    return f"{'~' if estimated else ''}{value:.3f}"
+    return f"{'~' if estimated else ''}{value:.{decimals}f}"
 
 
 async def _fetch(settings: Any, start: int, end: int, period: str, total: str
@@ -91,6 +94,7 @@ async def _fetch(settings: Any, start: int, end: int, period: str, total: str
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -116,22 +120,27 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"No ledger for {title} yet: `jullix-logger ledger --since ...` builds "
                       "it from history; the service keeps it current.")
         return EXIT_OK
-    table = Table(title=f"Energy {title} (kWh; ~ estimated)", show_footer=bool(totals))
+    table = Table(title=f"Energy {title} (kWh; ~ estimated)", show_footer=bool(totals),
+                  box=box.SIMPLE_HEAD)
+    decimals = DECIMALS[period]
     table.add_column("period", footer="total" if totals else "")
     total_values = dict(zip(FIELDS, totals[0].values, strict=True)) if totals else {}
     for name, head in COLUMNS:
-        table.add_column(head, justify="right",
-                         footer=_kwh(total_values.get(name), bool(total_values.get("estimated"))))
-    table.add_column("peak kW", justify="right")
-    table.add_column("self-suff.", justify="right",
+        table.add_column(head, justify="right", footer=_kwh(
+            total_values.get(name), bool(total_values.get("estimated")), decimals))
+    hourly = period == HOUR  # hours have no peak or KPIs of their own: narrower table
+    if not hourly:
+        table.add_column("peak kW", justify="right")
+    table.add_column("self-suff", justify="right",
                      footer=_pct(total_values.get("self_sufficiency_pct")))
     for r in rows:
         v = dict(zip(FIELDS, r.values, strict=True))
         est = bool(v.get("estimated"))
-        peak = v.get("peak_demand_w") if period != HOUR else None
-        table.add_row(_label(r.time, period), *(_kwh(v.get(n), est) for n, _ in COLUMNS),
-                      "-" if peak is None else f"{peak / 1000:.2f}",
-                      _pct(v.get("self_sufficiency_pct")))
+        peak = v.get("peak_demand_w")
+        extra = [] if hourly else ["-" if peak is None else f"{peak / 1000:.2f}"]
+        table.add_row(_label(r.time, period),
+                      *(_kwh(v.get(n), est, decimals) for n, _ in COLUMNS),
+                      *extra, _pct(v.get("self_sufficiency_pct")))
     console.print(table)
     _print_peaks(console, peaks, period, total_values)
     return EXIT_OK
