@@ -380,10 +380,10 @@ def test_the_commands_dry_run_build_and_report(history, influxd, influx_db, tmp_
     assert "waiting in the outbox: 0" in out and "2027-04 peak" in out
     assert main(["report", "-c", str(config), "--day", "2027-03-30"]) == 0
     out = capsys.readouterr().out
-    hours = [line for line in out.splitlines() if re.match(r"^. \d\d:\d\d ", line)]
+    hours = [line for line in out.splitlines() if re.match(r"^\s*\d\d:\d\d ", line)]
     assert len(hours) == 24
     estimated = [line for line in hours if "~" in line]
-    assert [line.split()[1] for line in estimated] == ["10:00", "11:00", "12:00", "13:00"]
+    assert [line.split()[0] for line in estimated] == ["10:00", "11:00", "12:00", "13:00"]
     assert "Highest quarter-hour demand" in out
     assert main(["report", "-c", str(config), "--month", "2027-04"]) == 0
     out = capsys.readouterr().out
