@@ -338,23 +338,27 @@ def test_the_service_continues_today_from_its_last_hour_and_completes_it_after_m
             assert row["estimated"] == 0
 
 
+@pytest.mark.parametrize(("first_day", "last_day"), [(29, 30), (28, 31)], ids=["3h45", "51h45"])
 def test_a_gap_across_midnight_longer_than_the_read_margin_still_brackets_the_day(
-        history, influxd, influx_db, tmp_path):
-    """Readings missing from 22:07 to 01:52: the first day's end and the second day's start
-    lie in the gap, more than an hour from any reading; both are found and interpolated, and
-    the two days together are still exactly the counters' difference."""
-    gap = (int(datetime(2027, 3, 29, 22, 7, tzinfo=BRUSSELS).timestamp()),
-           int(datetime(2027, 3, 30, 1, 52, tzinfo=BRUSSELS).timestamp()))
+        history, influxd, influx_db, tmp_path, first_day, last_day):
+    """Readings missing from 22:07 to 01:52 (the next night, or two days later: two whole days
+    without a reading): the days' ends lie in the gap, more than an hour (and more than a day)
+    from any reading; they are found and interpolated, and the days together are still exactly
+    the counters' difference."""
+    gap = (int(datetime(2027, 3, first_day, 22, 7, tzinfo=BRUSSELS).timestamp()),
+           int(datetime(2027, 3, last_day, 1, 52, tzinfo=BRUSSELS).timestamp()))
     load(influxd, influx_db, [ln for ln in history.lines
                               if not gap[0] <= int(ln.rsplit(" ", 1)[1]) < gap[1]])
     build(settings_for(influxd, influx_db, tmp_path))
     days = {r["time"]: r for r in ledger(influxd, influx_db) if r["period"] == "1d"}
-    d29, d30 = (day_bounds(datetime(2027, 3, d).date())[0] for d in (29, 30))
-    assert days[d29]["estimated"] == 1 and days[d30]["estimated"] == 1
-    both = truth_fields(history, d29, day_bounds(datetime(2027, 3, 30).date())[1])
-    for name, value in both.items():
+    starts = [day_bounds(datetime(2027, 3, d).date())[0]
+              for d in range(first_day, last_day + 1)]
+    assert all(days[s]["estimated"] == 1 for s in starts)
+    together = truth_fields(history, starts[0], day_bounds(datetime(2027, 3, last_day).date())[1])
+    for name, value in together.items():
         if name != "gas_m3":
-            assert days[d29][name] + days[d30][name] == pytest.approx(value, abs=1e-9), name
+            total = sum(days[s][name] for s in starts)
+            assert total == pytest.approx(value, abs=1e-9), name
 
 
 def test_the_commands_dry_run_build_and_report(history, influxd, influx_db, tmp_path, capsys):

@@ -74,9 +74,12 @@ async def read_spec(reads: LedgerReads, spec: SeriesSpec, start: int, end: int, 
     async for page in reads.rows(spec.measurement, fields, start - PAD_S, stop,
                                  spec.group_by, spec.tags):
         _add(series, spec, page)
+    # Nothing of this kind within a month before the span: none here (no battery, no gas
+    # meter). Looking a month back lets a day inside a long gap still get its share.
     if not series and not await reads.nearest(spec.measurement, fields[:1], start, True,
-                                              spec.group_by, spec.tags, horizons=(86400,)):
-        return []  # nothing of this kind here (no battery, no gas meter)
+                                              spec.group_by, spec.tags,
+                                              horizons=(86400, 31 * 86400)):
+        return []
     first_needed = any(not len(r) or r.times[0] > start for r in series.values()) or not series
     last_needed = stop == end + PAD_S and (
         any(not len(r) or r.times[-1] < end for r in series.values()) or not series)
