@@ -110,11 +110,13 @@ def test_v171_parses_to_the_values_dsmr_parser_asserts():
         "current_l2_a": 0.0,
         "current_l3_a": 0.0,
     }
-    assert [(p.time, p.field_dict["demand_w"]) for p in reading.peaks] == [
-        (utc(2020, 2, 10, 2, 54, 21), 4318.0),
-        (utc(2020, 3, 5, 11, 21, 39), 5980.0),
-        (utc(2020, 4, 23, 17, 25, 38), 3695.0),
-        (utc(2020, 5, 9, 11, 45, 58), 2589.0),  # 1.6.0, the running month
+    # One point per Belgian month, at the month's start; the peak's own time is a field.
+    assert [(p.time, p.field_dict["demand_w"], p.field_dict["occurred_s"])
+            for p in reading.peaks] == [
+        (utc(2020, 1, 31, 23), 4318.0, utc(2020, 2, 10, 2, 54, 21).timestamp()),
+        (utc(2020, 2, 29, 23), 5980.0, utc(2020, 3, 5, 11, 21, 39).timestamp()),
+        (utc(2020, 3, 31, 22), 3695.0, utc(2020, 4, 23, 17, 25, 38).timestamp()),
+        (utc(2020, 4, 30, 22), 2589.0, utc(2020, 5, 9, 11, 45, 58).timestamp()),  # 1.6.0
     ]
     assert {p.tag_dict["kind"]: (p.time, p.field_dict) for p in reading.mbus} == {
         "gas": (utc(2020, 5, 12, 11, 45, 58), {"value_m3": 112.384}),
@@ -154,12 +156,14 @@ def test_v171_alt_parses_to_the_values_dsmr_parser_asserts():
         0.52,
     )
     assert fields["tariff"] == 1.0
-    # The placeholder month (632525252525W) is skipped; the others at the time they occurred.
-    assert [(p.time, p.field_dict["demand_w"]) for p in reading.peaks] == [
-        (utc(2023, 8, 31, 16, 15), 1862.0),
-        (utc(2023, 9, 10, 16, 30), 4229.0),
-        (utc(2023, 10, 16, 11, 0), 4927.0),
-        (utc(2023, 11, 2, 10, 45), 3064.0),
+    # The placeholder month (632525252525W) is skipped; each entry belongs to the month before
+    # its own month stamp (230901000000S holds August's peak), keyed at that month's start.
+    assert [(p.time, p.field_dict["demand_w"], p.field_dict["occurred_s"])
+            for p in reading.peaks] == [
+        (utc(2023, 7, 31, 22), 1862.0, utc(2023, 8, 31, 16, 15).timestamp()),
+        (utc(2023, 8, 31, 22), 4229.0, utc(2023, 9, 10, 16, 30).timestamp()),
+        (utc(2023, 9, 30, 22), 4927.0, utc(2023, 10, 16, 11, 0).timestamp()),
+        (utc(2023, 10, 31, 23), 3064.0, utc(2023, 11, 2, 10, 45).timestamp()),
     ]
     assert {p.tag_dict["kind"]: (p.time, p.field_dict["value_m3"]) for p in reading.mbus} == {
         "gas": (utc(2023, 11, 2, 11, 10, 2), 92.287),
@@ -388,3 +392,28 @@ def test_arbitrary_bytes_never_raise_and_stay_bounded(chunks):
         assert decoder.feed(chunk) == []
         assert decoder.buffer.size <= 4096
     decoder.end_of_stream()
+
+
+def test_a_superseded_running_peak_overwrites_its_month_instead_of_adding_a_peak():
+    """Over a day the running month peak (1.6.0) rises several times: every value lands on the
+    month's one `p1_peak` point, so a 12-month mean over p1_peak sees each month once."""
+    start = utc(2026, 10, 31, 23)  # 2026-11-01 00:00 Belgian time: the model's month starts here
+    model = HouseModel(7, InstallationFeatures(charger=True), start)
+    printer = TelegramPrinter(model.features, 7)
+    decoder = P1Decoder("home", every=900)
+    printer.observe(model.snapshot())
+    peaks, running_values = [], set()
+    for _ in range(26 * 4):  # every quarter-hour for 26 hours
+        for _ in range(900):
+            snap = model.advance_by(1)
+            printer.observe(snap)
+        points = decoder.feed(printer.render(snap))
+        peaks += [p for p in points if p.measurement == "p1_peak"]
+        running_values.add(snap.captar_month_max_w)
+    november = [p for p in peaks if p.time_s == int(start.timestamp())]
+    assert len({v for v in running_values if v}) >= 2  # the peak really was superseded
+    assert len(november) >= 2 and len({p.identity for p in november}) == 1
+    assert november[-1].field_dict["demand_w"] == snap.captar_month_max_w
+    assert november[-1].field_dict["occurred_s"] == snap.captar_month_max_t
+    per_month = {p.time_s for p in peaks}
+    assert len(per_month) == 12  # 11 closed months with a peak (the oldest has none) + November

@@ -1,12 +1,12 @@
 """The long-running service: one asyncio loop, an APScheduler 3.x scheduler, clean shutdown.
 
 The only place that knows sources, outbox and sink together. Jobs: the local poll (every `[local]
-interval`, `local_job`), the P1 supervisor (`p1_job`), the cloud jobs (`cloud_jobs`), the outbox
-commit (`commit_tick`: what InfluxDB has not confirmed in time goes to disk, see
-`logger.outbox.store`), and the flush into InfluxDB (every second, gated by the migration gate
-and the delivery's backoff, bounded by its budget). Every job body has its own timeout because
-APScheduler 3.x has none, and a hung job would silently stop being scheduled (max_instances=1
-skips runs while one is still going).
+interval`, `local_job`), the P1 supervisor (`p1_job`), the cloud jobs (`cloud_jobs`), the energy
+ledger (`ledger_job`, every `[ledger] interval`), the outbox commit (`commit_tick`: what InfluxDB
+has not confirmed in time goes to disk, see `logger.outbox.store`), and the flush into InfluxDB
+(every second, gated by the migration gate and the delivery's backoff, bounded by its budget).
+Every job body has its own timeout because APScheduler 3.x has none, and a hung job would
+silently stop being scheduled (max_instances=1 skips runs while one is still going).
 
 Shutdown on SIGTERM/SIGINT: stop scheduling, let an in-flight poll finish (bounded), commit what
 was accepted, give InfluxDB a few seconds to take what it will, close, exit 0.
@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,6 +27,7 @@ from logger.app import snapshot
 from logger.app.alerts import clear_stale
 from logger.app.delivery import Delivery, DrainReport, open_outbox
 from logger.app.health_points import health_point
+from logger.app.ledger_job import LedgerJob
 from logger.app.local_job import LocalJob
 from logger.app.systemd import Supervisor
 from logger.config import Settings
@@ -34,7 +35,7 @@ from logger.core.logs import get_logger
 from logger.core.problems import Problems
 from logger.outbox.store import COMMIT_AGE
 from logger.sink.gate import SinkGate
-from logger.sink.writers import make_writer
+from logger.sink.targets import ledger_influx, make_routed_writer
 
 if TYPE_CHECKING:  # imported where used: dsmr_parser (P1) and the cloud client cost ~14 MB RSS
     from logger.app.cloud_jobs import CloudJobs
@@ -46,6 +47,7 @@ log = get_logger(__name__)
 SHUTDOWN_FLUSH_SECONDS = 5.0
 FLUSH_BUDGET_FACTOR = 2.0  # one flush may take this many [influx] timeouts (at least 1 s)
 CLOCK_JUMP_SECONDS = 2.0  # a wall-clock step at least this large reschedules every job
+LEDGER_FIRST_DELAY = 30.0  # the first ledger update after start: migrations and a flush first
 
 
 class Service:
@@ -59,7 +61,7 @@ class Service:
         self.delivery: Delivery | None = None
         if settings.influx.configured:
             self.delivery = Delivery(
-                self.outbox, make_writer(settings.influx), settings.influx.batch_size
+                self.outbox, make_routed_writer(settings), settings.influx.batch_size
             )
         self.local: LocalJob | None = None
         if settings.local.enabled:
@@ -77,13 +79,17 @@ class Service:
 
             self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems,
                                           outbox=self.outbox)
+        # The energy ledger (logger/app/ledger_job.py): recomputed every [ledger] interval.
+        self.ledger: LedgerJob | None = None
+        if settings.ledger.enabled and settings.influx.configured:
+            self.ledger = LedgerJob(settings, self.outbox, self.problems)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[Any] | None = None
         self._nudges: set[asyncio.Task[Any]] = set()
         # Writes wait until the InfluxDB migrations succeeded (logger/sink/gate.py); the systemd
         # watchdog reads the two monotonic timestamps below (logger/app/health.py).
-        self.sink = SinkGate(settings.influx)
+        self.sink = SinkGate(settings.influx, ledger_influx(settings))
         self.flush_started_at: float | None = None
         self.last_commit_ok: float | None = None
         self.systemd = Supervisor(self)
@@ -131,6 +137,19 @@ class Service:
         self.last_commit_ok = time.monotonic()
         if written:
             log.debug("committed %d points to the outbox", written)
+
+    async def update_ledger(self) -> None:
+        """One ledger update, once the migrations made its retention policy/bucket."""
+        if self.ledger is None or self._stopping.is_set() or not self.sink.ready:
+            return
+        budget = self.settings.ledger.interval * 0.9
+        try:
+            await asyncio.wait_for(self.ledger.run(), budget)
+        except TimeoutError:
+            log.warning("ledger update took longer than %.0f s; the next one continues", budget)
+        except Exception as exc:  # InfluxDB unreachable, a query refused: next interval
+            log.warning("ledger update failed (%s); retrying in %.0f s", exc,
+                        self.settings.ledger.interval)
 
     async def flush(self) -> None:
         """One drain, within its budget: the drain's deadline between requests, and
@@ -200,6 +219,13 @@ class Service:
             scheduler.add_job(
                 self.record_health, "interval", seconds=self.settings.health.interval,
                 id="health_point", max_instances=1, coalesce=True, misfire_grace_time=5,
+            )
+        if self.ledger is not None:
+            interval = self.settings.ledger.interval
+            scheduler.add_job(
+                self.update_ledger, "interval", seconds=interval, id="ledger_update",
+                max_instances=1, coalesce=True, misfire_grace_time=int(interval),
+                next_run_time=datetime.now(UTC) + timedelta(seconds=LEDGER_FIRST_DELAY),
             )
         scheduler.start()
         return scheduler
@@ -320,5 +346,7 @@ class Service:
             await self.cloud.close()
         if self.http is not None:
             await self.http.stop()
+        if self.ledger is not None:
+            await self.ledger.close()
         self.outbox.close()
         log.info("stopped")

@@ -48,6 +48,12 @@ COMMANDS = (
     Command("cloud-probe", "backfill", "run_probe",
             "save the raw cloud answers (history, statistics) for one day, token redacted, "
             "so the undocumented format can be checked", "add_probe_arguments"),
+    Command("ledger", "ledger", "run",
+            "build the energy ledger (quarter-hours to months, capacity tariff, KPIs) for "
+            "existing history; the service keeps it current", "add_arguments"),
+    Command("report", "report", "run",
+            "print energy per hour, day or month, the capacity-tariff peak and KPIs from the "
+            "ledger", "add_arguments"),
     Command("simulate", "simulate", "run", "serve a simulated Jullix box on loopback",
             "add_arguments", config=False),
     Command("demo", "demo", "run", "start the simulator and the logger, then show what was logged",

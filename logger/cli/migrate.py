@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from logger.sink.migrator import format_report, run_migrations
+    from logger.sink.targets import ledger_influx
 
     settings = settings_from(args)
     setup_logging(args.log_level or "WARNING")
@@ -24,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
         print("no InfluxDB configured ([influx] url is empty): nothing to migrate",
               file=sys.stderr)
         return EXIT_FAILED
-    report = asyncio.run(run_migrations(settings.influx, dry_run=args.dry_run))
+    report = asyncio.run(run_migrations(settings.influx, dry_run=args.dry_run,
+                                        ledger=ledger_influx(settings)))
     for line in format_report(report, settings.influx):
         print(line)
     return EXIT_OK if report.ok else EXIT_FAILED

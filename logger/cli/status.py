@@ -50,6 +50,8 @@ def print_status(settings: Settings, out: TextIO) -> int:
         out.write("influx        not configured: the outbox is the store\n")
     if settings.p1.enabled or keys.P1_STATE in meta:
         _print_p1(meta, stats.counters, out)
+    if keys.LEDGER_LAST_RUN in meta or keys.LEDGER_LAST_ERROR in meta:
+        _print_ledger(meta, stats.counters, out)
     out.write("last sample per source\n")
     samples = sorted((k.removeprefix(keys.LAST_SAMPLE_PREFIX), v) for k, v in meta.items()
                      if k.startswith(keys.LAST_SAMPLE_PREFIX))
@@ -101,3 +103,18 @@ def _print_p1(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> No
               if k.startswith("p1_") and k != keys.P1_TELEGRAMS and v}
     shown = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"
     out.write(f"  errors      {shown}\n")
+
+
+def _print_ledger(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> None:
+    """The energy ledger's last update, counter resets and capacity-peak disagreements."""
+    out.write(f"ledger        last update {meta.get(keys.LEDGER_LAST_RUN, 'never')}\n")
+    if meta.get(keys.LEDGER_LAST_ERROR):
+        out.write(f"  error       {meta[keys.LEDGER_LAST_ERROR]}\n")
+    resets = counters.get(keys.LEDGER_COUNTER_RESET, 0)
+    if resets:
+        out.write(f"  resets      {resets} counter reset(s)/meter swap(s); newest: "
+                  f"{meta.get(keys.LEDGER_LAST_RESET, '?')}\n")
+    mismatches = counters.get(keys.LEDGER_PEAK_MISMATCHES, 0)
+    if mismatches:
+        out.write(f"  WARNING     capacity peak disagrees with the meter's register "
+                  f"({mismatches}x); newest: {meta.get(keys.LEDGER_PEAK_MISMATCH, '?')}\n")

@@ -106,6 +106,29 @@ class InfluxSettings(Section):
         return bool(self.url)
 
 
+class LedgerSettings(Section):
+    """The energy ledger (logger/ledger/, docs/schema.md): energy per quarter-hour, hour, day
+    and month from counter differences, the capacity tariff and KPIs, kept current by the
+    service and kept for `retention` in its own retention policy (v1) or bucket (v2)."""
+
+    enabled: bool = True  # the service keeps it current (needs [influx] url)
+    source: Literal["auto", "p1", "meter"] = "auto"  # auto: p1 where it has data, else meter
+    interval: float = Field(900.0, ge=60.0, le=86400.0, description="seconds between updates")
+    recheck_days: float = Field(7.0, ge=1.0, le=400.0, description="how far back late data is "
+                                "looked for at each update")
+    gap: float = Field(60.0, ge=2.0, le=86400.0, description="seconds between two readings "
+                       "beyond which the time between them counts as a gap")
+    page_hours: float = Field(6.0, ge=0.25, le=744.0, description="raw data read per query")
+    retention_policy: str = Field("ledger", min_length=1, description="v1: policy name; v2: "
+                                  "bucket <database>/<retention_policy>")
+    retention: str = "INF"
+
+    @field_validator("retention")
+    @classmethod
+    def _check_retention(cls, value: str) -> str:
+        return normalise_retention(value)
+
+
 class OutboxSettings(Section):
     """The durable queue on disk, which is also the embedded store."""
 
@@ -180,6 +203,7 @@ class Settings(BaseSettings):
     cloud: CloudSettings = Field(default_factory=CloudSettings)
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)

@@ -75,6 +75,11 @@ def day_bounds(day: date) -> tuple[int, int]:
     return int(start.timestamp()), int(end.timestamp())
 
 
+def month_start(epoch: int) -> int:
+    """Start (local midnight of the 1st, epoch seconds) of the Belgian month an instant is in."""
+    return day_bounds(brussels_day(epoch).replace(day=1))[0]
+
+
 def parse_bound(text: str, end: bool = False) -> datetime:
     """A time a person typed: `YYYY-MM-DD` (a Belgian day: its start, or with `end` the start
     of the next day) or an ISO datetime (without a zone: Belgian local time)."""

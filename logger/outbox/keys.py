@@ -80,3 +80,12 @@ def write_errors(kind: str) -> str:
 
 # Problem kinds (`logger.core.problems.Problems`) are counted under their own names, e.g.
 # `local_meter_failed` or `p1_crc_mismatch`; the P1 kinds are listed in `logger.sources.p1`.
+
+# -- the energy ledger (logger/app/ledger_job.py) ------------------------------------------------
+
+LEDGER_LAST_RUN = "ledger.last_run"  # ISO time of the last update and what it did
+LEDGER_LAST_ERROR = "ledger.last_error"  # why the last update failed ("" when it worked)
+LEDGER_LAST_RESET = "ledger.last_reset"  # the newest counter reset / meter swap seen
+LEDGER_PEAK_MISMATCH = "ledger.peak_mismatch"  # the newest month whose peak disagrees
+LEDGER_COUNTER_RESET = "ledger_counter_reset"  # counter: resets and meter swaps (a problem kind)
+LEDGER_PEAK_MISMATCHES = "ledger_peak_mismatch"  # counter: months disagreeing with the meter

@@ -27,8 +27,9 @@ class SinkGate:
     RETRY_FIRST = 5.0
     RETRY_MAX = 120.0
 
-    def __init__(self, settings: InfluxSettings) -> None:
+    def __init__(self, settings: InfluxSettings, ledger: InfluxSettings | None = None) -> None:
         self.settings = settings
+        self.ledger = ledger  # the ledger's target, for migration 0003
         self.ready = not settings.configured or not settings.auto_migrate
         self.state = "ready" if self.ready else "migrations not run yet"
         self.backoff = Backoff(self.RETRY_FIRST, self.RETRY_MAX)
@@ -42,7 +43,8 @@ class SinkGate:
             return False
         budget = max(30.0, self.settings.timeout * 10)
         try:
-            report = await asyncio.wait_for(run_migrations(self.settings), budget)
+            report = await asyncio.wait_for(run_migrations(self.settings, ledger=self.ledger),
+                                            budget)
         except TimeoutError:
             report = MigrationReport(error=f"migrations took longer than {budget:.0f} s")
         if report.ok:

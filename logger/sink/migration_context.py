@@ -106,6 +106,9 @@ class MigrationContext:
     retention: str
     _v2_client: Any = None
     notes: list[str] = field(default_factory=list)
+    # Where the ledger goes (`logger.sink.targets.ledger_influx`): the same server, its own
+    # retention policy or bucket; None when the caller did not say (migration 0003 then waits).
+    ledger: InfluxSettings | None = None
 
     @property
     def api(self) -> str:

@@ -159,8 +159,11 @@ async def run_migrations(
     settings: InfluxSettings,
     dry_run: bool = False,
     available: Sequence[Migration] | None = None,
+    ledger: InfluxSettings | None = None,
 ) -> MigrationReport:
-    """Apply every migration not yet recorded, in order; never raises for server problems."""
+    """Apply every migration not yet recorded, in order; never raises for server problems.
+
+    `ledger`: the energy ledger's target (`logger.sink.targets.ledger_influx`), for 0003."""
     report = MigrationReport(dry_run=dry_run)
     migrations = list(available) if available is not None else discover()
     try:
@@ -173,7 +176,8 @@ async def run_migrations(
         return report
     database, rp = query_target(settings)
     ctx = MigrationContext(
-        settings, report.server, InfluxQL(settings), database, rp, settings.retention
+        settings, report.server, InfluxQL(settings), database, rp, settings.retention,
+        ledger=ledger,
     )
     done: list[str] = []
     try:

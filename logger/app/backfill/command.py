@@ -24,7 +24,7 @@ from logger.core.problems import Problems
 from logger.outbox import keys
 from logger.sink.gate import SinkGate
 from logger.sink.influxql import InfluxQL, QueryError
-from logger.sink.writers import make_writer
+from logger.sink.targets import ledger_influx, make_routed_writer
 from logger.sources.cloud.client import CloudAuthError, CloudClient, CloudError
 
 log = get_logger(__name__)
@@ -73,7 +73,7 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
         outbox.count(keys.BACKFILL_POINTS, len(points))
         outbox.commit()  # durable before the gap is recorded as fetched
 
-    delivery = Delivery(outbox, make_writer(settings.influx), settings.influx.batch_size)
+    delivery = Delivery(outbox, make_routed_writer(settings), settings.influx.batch_size)
     try:
         try:
             backfill = Backfill(settings, ql, client, emit, problems, progress,
@@ -85,7 +85,8 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
             result.error = f"failed: {exc}"
         if result.report is not None:
             record_run(outbox, result.report)
-        report = await deliver_all(outbox, SinkGate(settings.influx), delivery, DELIVERY_TIMEOUT)
+        gate = SinkGate(settings.influx, ledger_influx(settings))
+        report = await deliver_all(outbox, gate, delivery, DELIVERY_TIMEOUT)
         result.delivered = report.written
         result.left = outbox.depth()
     finally:

@@ -1,9 +1,10 @@
 """A parsed Belgian P1 telegram (dsmr_parser `Telegram`) turned into points. Pure, no I/O.
 
-Measurements (see docs/schema.md): `p1` at the telegram time, `p1_peak` at the time each capacity
-peak occurred, `p1_mbus` at each M-Bus channel's capture time. Numbers arrive as `Decimal`: a
-register becomes `float(Decimal)` (the nearest double, nothing lost at 3 decimals), a kW value is
-multiplied by 1000 in decimal first, so `0.338 kW` is exactly `338.0 W`.
+Measurements (see docs/schema.md): `p1` at the telegram time, `p1_peak` once per Belgian month
+(at the month's start, the peak's own time as a field), `p1_mbus` at each M-Bus channel's capture
+time. Numbers arrive as `Decimal`: a register becomes `float(Decimal)` (the nearest double,
+nothing lost at 3 decimals), a kW value is multiplied by 1000 in decimal first, so `0.338 kW` is
+exactly `338.0 W`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from logger.core.belgian_time import month_start
 from logger.core.point import Point
 
 THOUSAND = Decimal(1000)
@@ -106,18 +108,29 @@ def p1_fields(telegram: Any) -> dict[str, float | None]:
 
 
 def _peak_points(telegram: Any, tags: dict[str, str]) -> list[Point]:
+    """One `p1_peak` point per Belgian month, keyed at the month's start (docs/schema.md).
+
+    A closed month's entry of `98.1.0` is stamped with the start of the following month; the
+    running month's `1.6.0` belongs to the month of its peak time minus one second (a peak is
+    stamped at the end of its quarter-hour by some meters, 00:00 on the 1st for the last
+    quarter of a month). A closed month's entry wins over `1.6.0` for the same month.
+    """
     found: dict[int, Point] = {}
-    candidates: list[tuple[Any, Any]] = []
-    month = getattr(telegram, "BELGIUM_MAXIMUM_DEMAND_MONTH", None)
-    if month is not None:
-        candidates.append((getattr(month, "datetime", None), _decimal(month)))
+    candidates: list[tuple[Any, Any, Decimal | None]] = []
     history = getattr(telegram, "BELGIUM_MAXIMUM_DEMAND_13_MONTHS", None)
     if isinstance(history, list):
-        candidates.extend((getattr(e, "occurred", None), _decimal(e)) for e in history)
-    for moment, value in candidates:
-        if not isinstance(moment, datetime) or value is None:
-            continue  # `632525252525W`: a month without a peak
-        point = Point.make("p1_peak", tags, {"demand_w": float(value * THOUSAND)}, moment)
+        candidates.extend((getattr(e, "datetime", None), getattr(e, "occurred", None),
+                           _decimal(e)) for e in history)
+    month = getattr(telegram, "BELGIUM_MAXIMUM_DEMAND_MONTH", None)
+    if month is not None:
+        moment = getattr(month, "datetime", None)
+        candidates.append((moment, moment, _decimal(month)))
+    for stamp, moment, value in candidates:
+        if not isinstance(moment, datetime) or not isinstance(stamp, datetime) or not value:
+            continue  # `632525252525W`: a month without a peak; 0 kW: no peak yet
+        month_key = month_start(int(stamp.timestamp()) - 1)
+        fields = {"demand_w": float(value * THOUSAND), "occurred_s": int(moment.timestamp())}
+        point = Point.make("p1_peak", tags, fields, month_key)
         if point is not None:
             found.setdefault(point.time_s, point)
     return [found[t] for t in sorted(found)]

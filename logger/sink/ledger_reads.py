@@ -1,0 +1,155 @@
+"""What the ledger reads from InfluxDB: raw counter readings, power profiles, raw point counts,
+and the ledger's own earlier results. InfluxQL only (the one query path 1.x, 2.x and 3.x answer),
+paged by time so memory stays bounded whatever the history's length.
+
+The sink knows nothing of the ledger's rules: it answers plain questions (these fields of this
+measurement in this window, grouped by these tags) with plain rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from logger.sink.influxql import InfluxQL, QueryError, quote_ident, quote_string
+
+DEFAULT_PAGE_S = 6 * 3600
+PAGE_ROWS = 4000  # points per page the window aims at
+MIN_PAGE_S = 60
+
+
+class Truncated(QueryError):
+    """The server cut an answer short (max-row-limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One point of a series: its tags (those grouped by), time (epoch s) and field values."""
+
+    tags: tuple[tuple[str, str], ...]
+    time: int
+    values: tuple[Any, ...]
+
+
+class LedgerReads:
+    """Queries for the ledger. `ledger_from` is the qualified `"db"."rp"` prefix of the ledger's
+    own measurements (their retention policy or bucket is not the raw data's)."""
+
+    def __init__(self, ql: InfluxQL, installation: str, ledger_from: str,
+                 page_s: int = DEFAULT_PAGE_S) -> None:
+        self.ql = ql
+        self.installation = installation
+        self.ledger_from = ledger_from
+        self.page_s = page_s
+
+    def _where(self, start: int, end: int, tags: dict[str, str] | None = None) -> str:
+        parts = [f"installation = {quote_string(self.installation)}"]
+        parts += [f"{quote_ident(k)} = {quote_string(v)}" for k, v in (tags or {}).items()]
+        parts.append(f"time >= {start}s AND time < {end}s")
+        return " AND ".join(parts)
+
+    async def _select(self, statement: str) -> list[dict[str, Any]]:
+        series = await self.ql.query(statement)
+        if any(one.get("partial") for one in series):
+            raise Truncated("InfluxDB truncated an answer (its max-row-limit)")
+        return series
+
+    @staticmethod
+    def _rows(series: list[dict[str, Any]], group_by: Sequence[str]) -> list[Row]:
+        rows: list[Row] = []
+        for one in series:
+            tags_in = one.get("tags") or {}
+            tags = tuple((k, str(tags_in.get(k, ""))) for k in group_by)
+            for values in one.get("values") or []:
+                rows.append(Row(tags, int(values[0]), tuple(values[1:])))
+        rows.sort(key=lambda r: r.time)
+        return rows
+
+    def _select_fields(self, fields: Sequence[str]) -> str:
+        return ", ".join(quote_ident(f) for f in fields)
+
+    def _group(self, group_by: Sequence[str]) -> str:
+        return f" GROUP BY {', '.join(quote_ident(t) for t in group_by)}" if group_by else ""
+
+    async def rows(self, measurement: str, fields: Sequence[str], start: int, end: int,
+                   group_by: Sequence[str] = (), tags: dict[str, str] | None = None
+                   ) -> AsyncIterator[list[Row]]:
+        """Every point in [start, end), one page (time window) at a time, in time order.
+
+        The window adapts to the data's density so a page holds about `PAGE_ROWS` points (1 s
+        P1 readings and 5 s meter readings alike), which bounds memory. A server with a
+        `max-row-limit` (10,000 in many 1.x configs) truncates a large answer and says so: the
+        window is then halved and the page read again."""
+        lo, window = start, self.page_s
+        while lo < end:
+            hi = min(end, lo + window)
+            statement = (f"SELECT {self._select_fields(fields)} FROM {quote_ident(measurement)} "
+                         f"WHERE {self._where(lo, hi, tags)}{self._group(group_by)}")
+            try:
+                page = self._rows(await self._select(statement), group_by)
+            except Truncated:
+                if window <= MIN_PAGE_S:
+                    raise
+                window = max(MIN_PAGE_S, window // 2)
+                continue
+            if page:
+                yield page
+            lo = hi
+            scaled = window * PAGE_ROWS // max(len(page), 1)
+            window = max(MIN_PAGE_S, min(self.page_s, scaled))
+
+    async def nearest(self, measurement: str, fields: Sequence[str], at: int, before: bool,
+                      group_by: Sequence[str] = (), tags: dict[str, str] | None = None,
+                      horizons: Sequence[int] = (86400, 31 * 86400, 400 * 86400)) -> list[Row]:
+        """The last point before `at` (or the first at or after it) of each series, looking
+        at most the longest horizon away; one selector, so the answer carries its real time."""
+        selector = "LAST" if before else "FIRST"
+        first, *rest = fields
+        columns = ", ".join([f"{selector}({quote_ident(first)})",
+                             *(quote_ident(f) for f in rest)])
+        for horizon in horizons:
+            lo, hi = (at - horizon, at) if before else (at, at + horizon)
+            statement = (f"SELECT {columns} FROM {quote_ident(measurement)} "
+                         f"WHERE {self._where(lo, hi, tags)}{self._group(group_by)}")
+            rows = self._rows(await self._select(statement), group_by)
+            if rows:
+                return rows
+        return []
+
+    async def count(self, measurement: str, field: str, start: int, end: int,
+                    tags: dict[str, str] | None = None) -> int:
+        statement = (f"SELECT COUNT({quote_ident(field)}) FROM {quote_ident(measurement)} "
+                     f"WHERE {self._where(start, end, tags)}")
+        series = await self._select(statement)
+        return sum(int(v[1] or 0) for s in series for v in s.get("values") or [])
+
+    async def counts(self, measurement: str, field: str, start: int, end: int, bucket_s: int,
+                     tags: dict[str, str] | None = None, ledger: bool = False) -> dict[int, int]:
+        """Points per `bucket_s` window in [start, end) (windows without points left out)."""
+        source = self._ledger(measurement) if ledger else quote_ident(measurement)
+        statement = (f"SELECT COUNT({quote_ident(field)}) FROM {source} "
+                     f"WHERE {self._where(start, end, tags)} GROUP BY time({bucket_s}s)")
+        series = await self._select(statement)
+        return {int(v[0]): int(v[1]) for s in series for v in s.get("values") or [] if v[1]}
+
+    async def last_time(self, measurement: str, field: str, start: int, end: int) -> int | None:
+        rows = await self.nearest(measurement, [field], end, before=True,
+                                  horizons=(max(1, end - start),))
+        return max((r.time for r in rows), default=None)
+
+    def _ledger(self, measurement: str) -> str:
+        return f"{self.ledger_from}.{quote_ident(measurement)}"
+
+    async def ledger_rows(self, measurement: str, fields: Sequence[str], start: int, end: int,
+                          tags: dict[str, str], group_by: Sequence[str] = ()) -> list[Row]:
+        """The ledger's own points (small: days, months, peaks) in [start, end)."""
+        statement = (f"SELECT {self._select_fields(fields)} FROM {self._ledger(measurement)} "
+                     f"WHERE {self._where(start, end, tags)}{self._group(group_by)}")
+        try:
+            series = await self._select(statement)
+        except QueryError as exc:
+            if "retention policy not found" in str(exc) or "database not found" in str(exc):
+                return []  # no ledger yet (a dry run before the migrations)
+            raise
+        return self._rows(series, group_by)

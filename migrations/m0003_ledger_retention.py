@@ -1,0 +1,64 @@
+"""Give the energy ledger its own place, kept for `[ledger] retention` (default INF: forever),
+so the raw series may get a finite `[influx] retention` without losing the energy history.
+
+API v1 (and API v2 against InfluxDB 1.8): the retention policy `[ledger] retention_policy`
+(default `ledger`) on the database, created (never as DEFAULT: raw data keeps going where it
+went) or ALTERed to the wanted duration. API v2 (InfluxDB 2.x, Cloud): the bucket
+`<database>/<retention_policy>`, which the 2.x virtual DBRP mapping exposes to InfluxQL as that
+database and policy. InfluxDB 3: not managed here (said so, nothing changed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from logger.sink.migration_context import BucketsApiMissing, MigrationContext
+
+from .m0002_retention_policy import _influxql_policy, _keeps
+
+ID = "0003"
+DESCRIPTION = "a retention policy or bucket for the energy ledger"
+
+
+def settings_key(ctx: MigrationContext) -> str:
+    """Applied again when the ledger's policy/bucket name or retention changes."""
+    if ctx.ledger is None:
+        return "ledger=unknown"
+    target = ctx.ledger.bucket if ctx.api == "v2" else ctx.ledger.retention_policy
+    return f"ledger={target};retention={ctx.ledger.retention}"
+
+
+def _ledger_ctx(ctx: MigrationContext) -> MigrationContext:
+    assert ctx.ledger is not None
+    ledger = ctx.ledger
+    rp = ledger.bucket.partition("/")[2] if ctx.api == "v2" else ledger.retention_policy
+    return dataclasses.replace(ctx, settings=ledger, rp=rp, retention=ledger.retention)
+
+
+async def apply(ctx: MigrationContext, dry_run: bool) -> list[str]:
+    if ctx.ledger is None:
+        return ["no ledger target given (an old caller): nothing changed; applied again once "
+                "the service or `jullix-logger migrate` gives it"]
+    if ctx.server.is_v3:
+        return ["InfluxDB 3: retention is not managed through the v1/v2 APIs; the ledger goes "
+                f"to {ctx.ledger.bucket!r}; nothing changed"]
+    lctx = _ledger_ctx(ctx)
+    if ctx.api == "v1":
+        return await _influxql_policy(lctx, dry_run)
+    try:
+        bucket = await lctx.find_bucket()
+    except BucketsApiMissing:
+        return [line + " (no buckets API, InfluxDB 1.8: used InfluxQL)"
+                for line in await _influxql_policy(lctx, dry_run)]
+    name = lctx.settings.bucket
+    if bucket is None:
+        if dry_run:
+            return [f"would create bucket {name!r} with retention {lctx.retention}"]
+        await lctx.create_bucket()
+        return [f"created bucket {name!r} keeping data {_keeps(lctx.retention_s)}"]
+    if bucket.retention_s == lctx.retention_s:
+        return [f"bucket {name!r} already keeps data {_keeps(lctx.retention_s)}"]
+    if dry_run:
+        return [f"would change bucket {name!r} to keep data {_keeps(lctx.retention_s)}"]
+    await lctx.set_bucket_retention(bucket)
+    return [f"changed bucket {name!r} to keep data {_keeps(lctx.retention_s)}"]
