@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from logger.app.backfill.run import Backfill
 from logger.config import Settings
+from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
@@ -32,8 +34,9 @@ class CloudJobs:
     """
 
     def __init__(self, settings: Settings, client: CloudClient, put: Callable[[list[Point]], Any],
-                 problems: Problems) -> None:
+                 problems: Problems, clock: ClockTrust | None = None) -> None:
         self.settings = settings
+        self.clock = clock  # stamps realtime points (logger.core.clock_trust)
         self.client = client
         self.put = put
         self.problems = problems
@@ -61,7 +64,7 @@ class CloudJobs:
 
     @classmethod
     def create(cls, settings: Settings, put: Callable[[list[Point]], Any],
-               problems: Problems) -> CloudJobs | None:
+               problems: Problems, clock: ClockTrust | None = None) -> CloudJobs | None:
         """None when cloud work is off or cannot work (the reason is logged)."""
         if not settings.cloud.enabled:
             return None
@@ -71,7 +74,7 @@ class CloudJobs:
         except CloudConfigError as exc:
             log.error("cloud work off: %s", exc)
             return None
-        return cls(settings, client, put, problems)
+        return cls(settings, client, put, problems, clock)
 
     async def _emit(self, points: list[Point]) -> None:
         self.put(points)
@@ -97,8 +100,16 @@ class CloudJobs:
         if self.stopped or self.realtime is None:
             return
         budget = self.settings.cloud.timeout * self.client.max_attempts + 30
+        stamp = None
+        if self.clock is not None:
+            stamp = self.clock.stamp(time.monotonic(), datetime.now(UTC))
+            if stamp is None:
+                self.problems.report("cloud_realtime_unverified_time",
+                                     "cloud realtime skipped: no meter time yet to check the "
+                                     "host clock against")
+                return
         try:
-            points = await asyncio.wait_for(self.realtime.poll(), budget)
+            points = await asyncio.wait_for(self.realtime.poll(stamp), budget)
         except CloudAuthError as exc:
             self._stop(exc)
             return

@@ -13,6 +13,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from logger.config import Settings
+from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
 from logger.outbox import Outbox, keys
@@ -24,7 +25,8 @@ log = get_logger(__name__)
 class LocalJob:
     """Polls the box once per call and commits what it found."""
 
-    def __init__(self, settings: Settings, outbox: Outbox, problems: Problems) -> None:
+    def __init__(self, settings: Settings, outbox: Outbox, problems: Problems,
+                 clock: ClockTrust | None = None) -> None:
         self.settings = settings
         self.outbox = outbox
         self.collector = LocalCollector(
@@ -33,6 +35,7 @@ class LocalJob:
             settings.local.timeout,
             problems,
             last_meter_times=self._restore_meter_times(),
+            clock=clock,
         )
         self.polls = 0
         self.task: asyncio.Task[object] | None = None  # the poll in flight, for shutdown

@@ -14,6 +14,7 @@ from collections import deque
 from datetime import UTC, datetime
 
 from logger.config import Settings
+from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
@@ -24,14 +25,18 @@ from logger.sources.p1.reader import P1Reader
 
 log = get_logger(__name__)
 
+IMPLAUSIBLE_TIME = "p1_implausible_time"  # problem kind: a telegram time the clock rule refused
+
 
 class P1Job:
     """The P1 reader as a supervised task writing into the outbox."""
 
-    def __init__(self, settings: Settings, outbox: Outbox) -> None:
+    def __init__(self, settings: Settings, outbox: Outbox, clock: ClockTrust | None = None
+                 ) -> None:
         p1 = settings.p1
         self.outbox = outbox
         self.problems = Problems(log, on_count=outbox.count)
+        self.clock = clock
         last = outbox.get_meta(keys.P1_LAST_TIME)
         last_time = None
         if last:
@@ -43,6 +48,7 @@ class P1Job:
             self.problems,
             last_time=last_time,
             on_valid=self._on_valid,
+            accept=self._accept,
         )
         self.reader = P1Reader(
             p1.host,
@@ -59,6 +65,17 @@ class P1Job:
 
     def _emit(self, points: list[Point]) -> None:
         self.outbox.put(points)
+
+    def _accept(self, reading: P1Reading) -> bool:
+        """A telegram's time is a meter time: judged (and followed) by the shared clock rule."""
+        if self.clock is None:
+            return True
+        refused = self.clock.observe(reading.time, time.monotonic(), datetime.now(UTC))
+        if refused is None:
+            return True
+        self.problems.report(IMPLAUSIBLE_TIME, "P1: telegram time %s refused (%s); skipped",
+                             reading.time.isoformat(), refused)
+        return False
 
     def _on_valid(self, reading: P1Reading) -> None:
         self.outbox.count(keys.P1_TELEGRAMS)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from logger.app.clock import make_clock_trust
 from logger.app.delivery import Delivery, DrainReport
 from logger.app.local_job import LocalJob
 from logger.app.systemd import Supervisor
@@ -56,21 +57,23 @@ class Service:
             self.delivery = Delivery(
                 self.outbox, make_writer(settings.influx), settings.influx.batch_size
             )
+        # Which clock stamps points without a time of their own (logger/app/clock.py).
+        self.clock = make_clock_trust(settings, self.outbox)
         self.local: LocalJob | None = None
         if settings.local.enabled:
-            self.local = LocalJob(settings, self.outbox, self.problems)
+            self.local = LocalJob(settings, self.outbox, self.problems, self.clock)
         # P1 stream: a long-lived reader task, (re)started by the `p1_supervisor` job.
         self.p1: P1Job | None = None
         if settings.p1.enabled:
             from logger.app.p1_job import P1Job
 
-            self.p1 = P1Job(settings, self.outbox)
+            self.p1 = P1Job(settings, self.outbox, self.clock)
         # Cloud realtime and scheduled backfill; None when [cloud] is off.
         self.cloud: CloudJobs | None = None
         if settings.cloud.enabled:
             from logger.app.cloud_jobs import CloudJobs
 
-            self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems)
+            self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems, self.clock)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[Any] | None = None

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
 import httpx
 
 from logger.core.belgian_time import MeterClock, is_nonexistent, parse_compact
+from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
@@ -26,6 +28,7 @@ from logger.sources.local.parse import (
     meter_fields,
     total_power_w,
 )
+from logger.sources.local.receive_time import ReceiveStamper
 from logger.sources.power_flow import power_flow_point
 from logger.sources.values import as_device_list, unwrap
 
@@ -46,6 +49,7 @@ class EndpointResult:
     status: Status
     payload: Any = None
     error: str = ""
+    mono: float = 0.0  # monotonic time the answer arrived
 
 
 @dataclass
@@ -66,6 +70,7 @@ class LocalCollector:
         problems: Problems,
         last_meter_times: dict[str, datetime] | None = None,
         client: httpx.AsyncClient | None = None,
+        clock: ClockTrust | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.installation = installation
@@ -78,6 +83,10 @@ class LocalCollector:
             meter_id: MeterClock(last) for meter_id, last in (last_meter_times or {}).items()
         }
         self._endpoint_state: dict[str, Status] = {}
+        # Which clock stamps receive-time points (logger.core.clock_trust); the service shares
+        # one with the P1 job, so either meter source can vouch for the host clock.
+        self.clock = clock or ClockTrust(floor=max(self.last_meter_times.values(), default=None))
+        self.stamper = ReceiveStamper(self.clock, problems)
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -92,8 +101,9 @@ class LocalCollector:
             return EndpointResult(name, Status.FAILED, error="timed out")
         except httpx.HTTPError as exc:
             return EndpointResult(name, Status.FAILED, error=type(exc).__name__)
+        arrived = time.monotonic()
         if response.status_code == 404:
-            return EndpointResult(name, Status.ABSENT)
+            return EndpointResult(name, Status.ABSENT, mono=arrived)
         if response.status_code != 200:
             return EndpointResult(name, Status.FAILED, error=f"HTTP {response.status_code}")
         try:
@@ -102,20 +112,28 @@ class LocalCollector:
             return EndpointResult(
                 name, Status.FAILED, error=f"invalid JSON: {response.text[:80]!r}"
             )
-        return EndpointResult(name, Status.OK, payload=payload)
+        return EndpointResult(name, Status.OK, payload=payload, mono=arrived)
 
     async def poll(self, received_at: datetime | None = None) -> PollResult:
-        """Fetch all endpoints at once and build this poll's points."""
-        stamp = (received_at or datetime.now(UTC)).replace(microsecond=0)
+        """Fetch all endpoints at once and build this poll's points.
+
+        The meter point carries the meter's time; the other points are stamped by
+        `ReceiveStamper` with the poll's start (host clock `received_at`, default now), or by
+        the meter clock when the host clock is off (see `logger.core.clock_trust`).
+        """
+        mono = time.monotonic()
+        host = received_at or datetime.now(UTC)
+        stamp = host.replace(microsecond=0)
         results = await asyncio.gather(*(self.fetch(name) for name in ENDPOINTS))
         result = PollResult(endpoints={r.name: r for r in results})
         for r in results:
             self._note_state(r)
+        received: list[Point] = []
         device_lists: dict[str, list[dict[str, Any]] | None] = {}
         for name in ENDPOINTS[1:]:
             device_lists[name] = self._devices(result.endpoints[name])
             if device_lists[name]:
-                result.points.extend(
+                received.extend(
                     device_points(name, device_lists[name], self.installation, stamp,
                                   self.problems)
                 )
@@ -125,7 +143,8 @@ class LocalCollector:
             meter = self._meter_object(meter_result.payload)
             if meter is not None:
                 grid = grid_power_w(meter)
-                point = self._meter_point(meter, stamp)
+                at = meter_result.mono or mono
+                point = self._meter_point(meter, at, host + timedelta(seconds=at - mono))
                 if point is not None:
                     result.points.append(point)
                     result.meter_time = point.time
@@ -139,7 +158,8 @@ class LocalCollector:
             total("charger"),
         )
         if flow is not None and grid is not None:
-            result.points.append(flow)
+            received.append(flow)
+        result.points.extend(self.stamper.stamp(received, mono, host))
         return result
 
     # -- helpers ----------------------------------------------------------------------
@@ -189,7 +209,8 @@ class LocalCollector:
             return None
         return meter
 
-    def _meter_point(self, meter: dict[str, Any], received_at: datetime) -> Point | None:
+    def _meter_point(self, meter: dict[str, Any], mono: float, host: datetime) -> Point | None:
+        """The `meter` point at the meter's own time; None for a repeat or a refused time."""
         meter_id = meter.get("meter")
         if not isinstance(meter_id, str | int) or not str(meter_id).strip():
             self.problems.report(
@@ -214,9 +235,18 @@ class LocalCollector:
                 raw_time,
             )
         clock = self._clocks.setdefault(meter_id, MeterClock())
-        moment = clock.resolve(naive.strftime("%y%m%d%H%M%S"), received_at)
+        moment = clock.resolve(naive.strftime("%y%m%d%H%M%S"), host,
+                               self.clock.expected(mono, host))
         if clock.last is not None and moment == clock.last:
             return None  # the same reading again: already written
+        refused = self.clock.observe(moment, mono, host)
+        if refused is not None:
+            self.problems.report(
+                "local_meter_time_implausible",
+                "local meter time %s refused (%s); meter point skipped",
+                raw_time, refused,
+            )
+            return None
         if clock.last is not None and moment < clock.last:
             self.problems.report(
                 "local_meter_time_backwards",
