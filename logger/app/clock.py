@@ -10,9 +10,11 @@ daemons leave the file absent; the meter clock then decides alone (logger.core.c
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from pathlib import Path
 
+from logger.app.local_job import meter_times_from_meta
 from logger.config import Settings
 from logger.core.clock_trust import ClockTrust
 from logger.outbox import Outbox, keys
@@ -29,15 +31,11 @@ def host_synchronised(flag: Path = TIMESYNC_FLAG) -> bool:
 
 def meter_floor(meta: dict[str, str]) -> datetime | None:
     """The newest meter time the outbox holds (local meter clocks, the last P1 telegram)."""
-    times = []
-    for key, value in meta.items():
-        if key.startswith(keys.LOCAL_METER_TIME_PREFIX) or key == keys.P1_LAST_TIME:
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError:
-                continue
-            if moment.tzinfo is not None:
-                times.append(moment)
+    times = list(meter_times_from_meta(meta).values())
+    with contextlib.suppress(ValueError):
+        p1 = datetime.fromisoformat(meta.get(keys.P1_LAST_TIME) or "")
+        if p1.tzinfo is not None:
+            times.append(p1)
     return max(times, default=None)
 
 

@@ -10,6 +10,8 @@ restored at the next start so a repeated meter time is never written twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from datetime import UTC, datetime
 
 from logger.config import Settings
@@ -41,15 +43,7 @@ class LocalJob:
         self.task: asyncio.Task[object] | None = None  # the poll in flight, for shutdown
 
     def _restore_meter_times(self) -> dict[str, datetime]:
-        restored = {}
-        for key, value in self.outbox.stats().meta.items():
-            if key.startswith(keys.LOCAL_METER_TIME_PREFIX):
-                try:
-                    moment = datetime.fromisoformat(value)
-                except ValueError:
-                    continue
-                restored[key.removeprefix(keys.LOCAL_METER_TIME_PREFIX)] = moment
-        return restored
+        return meter_times_from_meta(self.outbox.stats().meta)
 
     async def poll(self) -> None:
         """One local poll; its points are committed to the outbox before the job ends."""
@@ -70,11 +64,35 @@ class LocalJob:
             self.outbox.set_meta(keys.local_endpoint_status(name), endpoint.status.value)
             if endpoint.status is Status.OK:
                 self.outbox.set_meta(keys.last_sample(f"local.{name}"), now)
-        for meter_id, moment in self.collector.last_meter_times.items():
-            self.outbox.set_meta(keys.local_meter_time(meter_id), moment.isoformat())
+        self.outbox.set_meta(keys.LOCAL_METER_TIMES, json.dumps(
+            {meter_id: moment.isoformat()
+             for meter_id, moment in self.collector.last_meter_times.items()}))
         if result.meter_time is not None:
             self.outbox.set_meta(keys.LAST_SAMPLE_LOCAL_METER_TIME, result.meter_time.isoformat())
         self.outbox.commit()
 
     async def close(self) -> None:
         await self.collector.close()
+
+
+def meter_times_from_meta(meta: dict[str, str]) -> dict[str, datetime]:
+    """Each meter clock's last reading as recorded in the outbox (one JSON key; the older
+    one-key-per-meter form is still read). Unreadable values are ignored: the clock then
+    starts afresh, which is what a first run does."""
+    found: dict[str, str] = {
+        key.removeprefix(keys.LOCAL_METER_TIME_PREFIX): value
+        for key, value in meta.items() if key.startswith(keys.LOCAL_METER_TIME_PREFIX)
+    }
+    with contextlib.suppress(ValueError, TypeError):
+        recorded = json.loads(meta.get(keys.LOCAL_METER_TIMES) or "{}")
+        if isinstance(recorded, dict):
+            found.update({str(k): v for k, v in recorded.items() if isinstance(v, str)})
+    restored = {}
+    for meter_id, value in found.items():
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        if moment.tzinfo is not None:
+            restored[meter_id] = moment
+    return restored

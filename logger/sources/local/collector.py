@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -20,7 +21,7 @@ import httpx
 from logger.core.belgian_time import MeterClock, is_nonexistent, parse_compact
 from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
-from logger.core.point import Point
+from logger.core.point import Point, tag_problem
 from logger.core.problems import Problems
 from logger.sources.local.parse import (
     device_points,
@@ -30,11 +31,13 @@ from logger.sources.local.parse import (
 )
 from logger.sources.local.receive_time import ReceiveStamper
 from logger.sources.power_flow import power_flow_point
-from logger.sources.values import as_device_list, unwrap
+from logger.sources.values import as_device_list, parse_json, unwrap
 
 log = get_logger(__name__)
 
 ENDPOINTS = ("meter", "solar", "battery", "charger", "plug")
+MAX_DEVICES = 64  # per endpoint and poll; a house has a handful
+MAX_METERS = 4  # meter clocks kept (and persisted): a box inventing ids cannot grow them
 
 
 class Status(Enum):
@@ -79,9 +82,10 @@ class LocalCollector:
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), headers={"User-Agent": "jullix-logger"}
         )
-        self._clocks: dict[str, MeterClock] = {
-            meter_id: MeterClock(last) for meter_id, last in (last_meter_times or {}).items()
-        }
+        newest = sorted((last_meter_times or {}).items(), key=lambda item: item[1])
+        self._clocks: OrderedDict[str, MeterClock] = OrderedDict(
+            (meter_id, MeterClock(last)) for meter_id, last in newest[-MAX_METERS:]
+        )
         self._endpoint_state: dict[str, Status] = {}
         # Which clock stamps receive-time points (logger.core.clock_trust); the service shares
         # one with the P1 job, so either meter source can vouch for the host clock.
@@ -107,10 +111,10 @@ class LocalCollector:
         if response.status_code != 200:
             return EndpointResult(name, Status.FAILED, error=f"HTTP {response.status_code}")
         try:
-            payload = response.json()
-        except ValueError:
+            payload = parse_json(response.content)
+        except ValueError as exc:
             return EndpointResult(
-                name, Status.FAILED, error=f"invalid JSON: {response.text[:80]!r}"
+                name, Status.FAILED, error=f"invalid JSON ({exc}): {response.text[:80]!r}"
             )
         return EndpointResult(name, Status.OK, payload=payload, mono=arrived)
 
@@ -194,6 +198,13 @@ class LocalCollector:
                 result.name,
                 result.payload,
             )
+        elif len(devices) > MAX_DEVICES:
+            self.problems.report(
+                f"local_{result.name}_too_many",
+                "local /api/ems/%s: %d devices; only the first %d are written",
+                result.name, len(devices), MAX_DEVICES,
+            )
+            devices = devices[:MAX_DEVICES]
         return devices
 
     def _meter_object(self, payload: Any) -> dict[str, Any] | None:
@@ -218,6 +229,13 @@ class LocalCollector:
             )
             return None
         meter_id = str(meter_id).strip()
+        problem = tag_problem(meter_id)
+        if problem is not None:
+            self.problems.report(
+                "local_meter_bad_id",
+                "local meter id %.60r cannot be a tag (%s); meter point skipped", meter_id, problem,
+            )
+            return None
         raw_time = meter.get("time")
         try:
             naive = parse_compact(str(raw_time) if isinstance(raw_time, int) else raw_time)
@@ -234,7 +252,7 @@ class LocalCollector:
                 "local meter time %s does not exist in Brussels (spring-forward gap)",
                 raw_time,
             )
-        clock = self._clocks.setdefault(meter_id, MeterClock())
+        clock = self._clock_of(meter_id)
         moment = clock.resolve(naive.strftime("%y%m%d%H%M%S"), host,
                                self.clock.expected(mono, host))
         if clock.last is not None and moment == clock.last:
@@ -258,6 +276,16 @@ class LocalCollector:
         clock.last = moment
         tags = {"installation": self.installation, "meter_id": meter_id}
         return Point.make("meter", tags, meter_fields(meter), moment)
+
+    def _clock_of(self, meter_id: str) -> MeterClock:
+        """The meter's clock; the least recently seen of more than `MAX_METERS` is forgotten."""
+        clock = self._clocks.get(meter_id)
+        if clock is None:
+            clock = self._clocks[meter_id] = MeterClock()
+            while len(self._clocks) > MAX_METERS:
+                self._clocks.popitem(last=False)
+        self._clocks.move_to_end(meter_id)
+        return clock
 
     @property
     def last_meter_times(self) -> dict[str, datetime]:
