@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
+from logger.core.urls import redact_url
 from logger.outbox import Outbox
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sources.local.collector import ENDPOINTS, LocalCollector, Status
@@ -43,10 +44,20 @@ async def check_local(settings: Settings) -> CheckResult:
         else:
             parts.append(f"{result.name} FAILED ({result.error})")
     ok = meter.status is Status.OK and all(r.status is not Status.FAILED for r in results)
-    return CheckResult("local", ok, f"{settings.local.url}: " + ", ".join(parts))
+    return CheckResult("local", ok, f"{redact_url(settings.local.url)}: " + ", ".join(parts))
 
 
 async def check_influx(settings: Settings) -> CheckResult:
+    """InfluxDB answers and has the database; a password or token that would travel over plain
+    http to another host is pointed out whatever the answer."""
+    result = await _check_influx(settings)
+    warning = settings.influx.plain_http_warning() if settings.influx.configured else None
+    if warning:
+        result.detail += f"; WARNING: {warning}"
+    return result
+
+
+async def _check_influx(settings: Settings) -> CheckResult:
     influx = settings.influx
     if not influx.configured:
         return CheckResult(
@@ -59,18 +70,20 @@ async def check_influx(settings: Settings) -> CheckResult:
         databases = await reader.query("SHOW DATABASES", database="")
         names = {row[0] for series in databases for row in series.get("values") or []}
     except QueryError as exc:
-        return CheckResult("influx", False, f"{influx.url} (API {influx.api}): {exc}")
+        return CheckResult("influx", False, f"{influx.display_url} (API {influx.api}): {exc}")
     finally:
         await reader.close()
     target = reader.database
     if names and target not in names:
         return CheckResult(
             "influx", False,
-            f"{influx.url}: InfluxDB {version} answers, but database {target!r} does not exist "
+            f"{influx.display_url}: InfluxDB {version} answers, but database {target!r} does "
+            "not exist "
             "(`jullix-logger run` creates it when allowed)",
         )
     return CheckResult(
-        "influx", True, f"{influx.url} (API {influx.api}): InfluxDB {version}, database {target!r}"
+        "influx", True,
+        f"{influx.display_url} (API {influx.api}): InfluxDB {version}, database {target!r}",
     )
 
 

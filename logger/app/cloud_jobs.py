@@ -22,6 +22,7 @@ from logger.core.problems import Problems
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sources.cloud.client import CloudAuthError, CloudClient, CloudConfigError, CloudError
 from logger.sources.cloud.realtime import CloudRealtime
+from logger.sources.local.receive_time import restamp
 
 log = get_logger(__name__)
 
@@ -100,16 +101,9 @@ class CloudJobs:
         if self.stopped or self.realtime is None:
             return
         budget = self.settings.cloud.timeout * self.client.max_attempts + 30
-        stamp = None
-        if self.clock is not None:
-            stamp = self.clock.stamp(time.monotonic(), datetime.now(UTC))
-            if stamp is None:
-                self.problems.report("cloud_realtime_unverified_time",
-                                     "cloud realtime skipped: no meter time yet to check the "
-                                     "host clock against")
-                return
+        mono, host = time.monotonic(), datetime.now(UTC)
         try:
-            points = await asyncio.wait_for(self.realtime.poll(stamp), budget)
+            points = await asyncio.wait_for(self.realtime.poll(host), budget)
         except CloudAuthError as exc:
             self._stop(exc)
             return
@@ -117,7 +111,26 @@ class CloudJobs:
             self.problems.report("cloud_realtime_failed", "cloud realtime poll failed: %s",
                                  exc or "timed out")
             return
+        if self.clock is not None:
+            stamp = await self._receive_time(mono, host)
+            if stamp is None:
+                self.problems.report("cloud_realtime_unverified_time",
+                                     "cloud realtime skipped: no meter time yet to check the "
+                                     "host clock against")
+                return
+            points = restamp(points, stamp)
         self.put(points)
+
+    async def _receive_time(self, mono: float, host: datetime) -> datetime | None:
+        """The clock rule's time for a poll at `mono` (logger.core.clock_trust); right after a
+        start the first meter reading may still be on its way: wait for it a little."""
+        assert self.clock is not None
+        for _ in range(20):
+            stamp = self.clock.stamp(mono, host)
+            if stamp is not None:
+                return stamp
+            await asyncio.sleep(0.5)
+        return None
 
     async def run_backfill(self) -> None:
         if self.stopped or self.backfill is None:

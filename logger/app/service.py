@@ -29,6 +29,7 @@ from logger.app.systemd import Supervisor
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
+from logger.core.urls import redact_url
 from logger.outbox import Outbox
 from logger.sink.gate import SinkGate
 from logger.sink.writers import make_writer
@@ -197,8 +198,8 @@ class Service:
         log.info(
             "logging installation %r: local %s, InfluxDB %s",
             self.settings.installation,
-            self.settings.local.url if self.local else "off",
-            self.settings.influx.url or "none (embedded store)",
+            redact_url(self.settings.local.url) if self.local else "off",
+            self.settings.influx.display_url or "none (embedded store)",
         )
         try:
             if duration is None:

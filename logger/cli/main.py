@@ -1,11 +1,17 @@
 """`jullix-logger`: the parser, one subcommand per module of `logger.cli`, and the exit codes.
 
 Exit codes: 0 success, 1 a check or command failed, 2 a configuration or usage error.
+
+Every command runs with umask 077, as the systemd unit does (`UMask=0077`): the outbox (and its
+WAL), the backfill state, `cloud-probe` files and exports say when a household used what, so
+whatever the logger creates is readable by its own user only (files 0600, directories 0700),
+also when someone runs it by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -64,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

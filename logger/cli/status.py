@@ -40,7 +40,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
     last_write = meta.get(keys.LAST_WRITE_OK)
     if settings.influx.configured:
         shown = moment_and_age(float(last_write)) if last_write else "never"
-        out.write(f"influx        {settings.influx.url} last successful write: {shown}\n")
+        out.write(f"influx        {settings.influx.display_url} last successful write: {shown}\n")
     else:
         out.write("influx        not configured: the outbox is the store\n")
     if settings.p1.enabled or keys.P1_STATE in meta:

@@ -19,7 +19,7 @@ import httpx
 
 from logger.config import InfluxSettings
 from logger.core.backoff import parse_retry_after
-from logger.sink.http import influx_client, v2_token
+from logger.sink.http import influx_client, v2_token, warn_plain_http
 
 
 class Outcome(enum.Enum):
@@ -92,6 +92,7 @@ class V2Writer:
         from influxdb_client.client.write_api import SYNCHRONOUS
 
         self._settings = settings
+        warn_plain_http(settings)
         self._client = InfluxDBClient(
             url=settings.url,
             token=v2_token(settings),
