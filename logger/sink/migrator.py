@@ -119,6 +119,9 @@ async def read_record(ctx: MigrationContext) -> dict[str, dict[str, Any]]:
             raise ServerUnreachable(str(exc)) from None
         if text.startswith("/query answered http 404"):
             raise EndpointsMissing(f"{ctx.settings.display_url}/query answered HTTP 404") from None
+        if "not json" in text:  # a web server or a login page, not InfluxDB: nothing to migrate
+            raise MigrationError(
+                f"{ctx.settings.display_url} does not answer like InfluxDB: {exc}") from None
         if "http 401" in text or "http 403" in text:
             raise MigrationError(f"cannot read the migration record: {exc}") from None
         # e.g. InfluxDB 2.x before 2.4 without a DBRP mapping: cannot tell what was applied.
