@@ -98,15 +98,18 @@ async def check_p1(settings: Settings) -> CheckResult:
 
 
 def check_outbox(settings: Settings) -> CheckResult:
+    """An existing outbox is only read: `sudo jullix-logger check` next to the running service
+    must not create files in its state directory that its own user could not open."""
+    path = settings.outbox.path
     try:
-        outbox = Outbox(settings.outbox.path, settings.outbox.max_mb)
+        existing = path.exists()
+        outbox = Outbox(path, settings.outbox.max_mb, read_only=existing)
         depth = outbox.depth()
         outbox.close()
     except Exception as exc:  # any failure here is the answer we report
-        return CheckResult("outbox", False, f"{settings.outbox.path}: {exc}")
-    return CheckResult(
-        "outbox", True, f"{settings.outbox.path}: writable, {depth} points waiting"
-    )
+        return CheckResult("outbox", False, f"{path}: {exc}")
+    state = "readable" if existing else "created"
+    return CheckResult("outbox", True, f"{path}: {state}, {depth} points waiting")
 
 
 async def run_checks(settings: Settings) -> list[CheckResult]:

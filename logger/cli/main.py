@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("check", check.run,
         "test every configured source and InfluxDB; one line each; exit 0 when all pass")
     add("status", status.run,
-        "show outbox depth, last successful write, last sample per source, error counters")
+        "show outbox depth, last successful write, last sample per source, error counters",
+        arguments=status.add_arguments)
     add("migrate", migrate.run,
         "create/upgrade the InfluxDB database or bucket (retention, schema); "
         "`run` does this by itself unless [influx] auto_migrate = false",
