@@ -112,3 +112,16 @@ def test_the_repeated_autumn_hour_after_a_70_minute_outage_is_resolved_by_elapse
     host = last + timedelta(minutes=70)
     moment = meter.resolve("261025022000", host, clock.expected(later, host))
     assert moment == datetime(2026, 10, 25, 1, 20, tzinfo=UTC)
+
+
+def test_a_course_resting_on_a_guess_gives_way_to_a_sure_reading_an_hour_off():
+    """02:55 local without DST flag, guessed as winter time (01:55Z); the P1 telegram says
+    02:55 S (00:55Z). The guess must not make the sure reading look an hour behind."""
+    clock = ClockTrust()
+    guess = datetime(2026, 10, 25, 1, 55, tzinfo=UTC)
+    sure = datetime(2026, 10, 25, 0, 55, tzinfo=UTC)
+    assert clock.observe(guess, MONO, TRUE, tentative=True) is None
+    assert clock.observe(sure, MONO + 1, TRUE) is None
+    assert near(clock.meter_now(MONO + 11), sure + timedelta(seconds=11))
+    # A sure course does refuse a reading an hour behind it.
+    assert clock.observe(sure - timedelta(hours=1), MONO + 12, TRUE) is not None

@@ -157,3 +157,24 @@ def test_a_meter_time_of_000101000000_is_refused_and_nothing_is_written_in_the_y
     assert not [p for p in result.points if p.measurement == "meter"]
     assert all(p.time.year == 2025 for p in result.points)
     assert collector.problems.counts["local_meter_time_implausible"] == 1
+
+
+def test_a_repeated_hour_time_with_nothing_to_resolve_it_is_skipped_not_guessed():
+    """02:30 on the autumn night is 00:30Z or 01:30Z. A fresh logger (no history, no P1) whose
+    host clock is far from both cannot tell: the reading is skipped, counted, never guessed."""
+    ambiguous = dict(METER_SAMPLE, time="261025023000")
+    result, collector = poll({"meter": ambiguous})
+    assert not [p for p in result.points if p.measurement == "meter"]
+    assert collector.problems.counts["local_meter_time_ambiguous"] == 1
+    # With the host clock on one of the two instants, that one is taken.
+    collector = LocalCollector("http://box", "home", 2.0, Problems(logging.getLogger("test")))
+    collector._client = box({"meter": ambiguous})
+
+    async def once():
+        try:
+            return await collector.poll(received_at=datetime(2026, 10, 25, 1, 30, 5, tzinfo=UTC))
+        finally:
+            await collector.close()
+
+    [meter] = [p for p in asyncio.run(once()).points if p.measurement == "meter"]
+    assert meter.time == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)

@@ -20,6 +20,10 @@ about the Pi, so it is the reference:
   even where the course or the floor disagree (and restarts the course). Refused readings that
   keep one course among themselves for `ADOPT_AFTER_S` replace the old course: a meter clock that
   really was set back is followed after a while instead of being refused for good.
+- A reading can be **tentative**: a local meter time in the repeated autumn hour (no DST flag)
+  that had no course to be resolved by, only a guess. A course that rests on guesses gives way
+  at once to the first reading that is not one (a P1 telegram with its S/W flag, a local time
+  outside that hour), instead of refusing it as an hour behind.
 - A **receive time** is the host clock's when the host is synchronised or agrees with the meter
   clock within `HOST_BOUND_S`; otherwise it is read off the meter clock's course; with no course
   yet it is None: the caller holds the points until there is one. An installation without any
@@ -61,6 +65,7 @@ class ClockTrust:
         self.adopt_after_s = adopt_after_s
         self._synchronised = host_synchronised or (lambda: False)
         self._offset: float | None = None  # meter epoch seconds - monotonic seconds
+        self._tentative = False  # the course rests only on guessed (ambiguous) readings
         self._rival: tuple[float, float] | None = None  # (offset, first seen at monotonic)
 
     # -- the meter clock -------------------------------------------------------------------
@@ -82,8 +87,10 @@ class ClockTrust:
             return course
         return host if self._synchronised() else None
 
-    def observe(self, meter: datetime, mono: float, host: datetime) -> str | None:
-        """Judge a meter reading taken at `mono`; accept it (None) or say why it is refused."""
+    def observe(self, meter: datetime, mono: float, host: datetime,
+                tentative: bool = False) -> str | None:
+        """Judge a meter reading taken at `mono`; accept it (None) or say why it is refused.
+        `tentative`: the reading's instant is a guess (see the module doc)."""
         m = meter.timestamp()
         if meter < SANITY_FLOOR:
             return f"{meter:%Y-%m-%d %H:%M:%S}Z is before {SANITY_FLOOR:%Y}: not a meter time"
@@ -91,12 +98,15 @@ class ClockTrust:
             skew = m - host.timestamp()
             if abs(skew) > self.bound_s:
                 return f"{skew:+.0f} s from the NTP-synchronised host clock"
-            self._accept(m, mono, restart=self._behind(m, mono) is not None)
+            self._accept(m, mono, self._behind(m, mono) is not None, tentative)
+            return None
+        if self._tentative and not tentative:  # a guessed course gives way to a sure reading
+            self._accept(m, mono, True, tentative)
             return None
         behind = self._behind(m, mono)
         if behind is not None and not self._adopt(m - mono, mono):
             return behind
-        self._accept(m, mono, restart=behind is not None)
+        self._accept(m, mono, behind is not None, tentative)
         return None
 
     def _behind(self, m: float, mono: float) -> str | None:
@@ -117,8 +127,12 @@ class ClockTrust:
             return False
         return mono - self._rival[1] >= self.adopt_after_s
 
-    def _accept(self, m: float, mono: float, restart: bool) -> None:
+    def _accept(self, m: float, mono: float, restart: bool, tentative: bool) -> None:
         offset = m + HALF_SECOND - mono
+        if restart or self._offset is None:
+            self._tentative = tentative
+        elif not tentative:
+            self._tentative = False
         if restart or self._offset is None or offset > self._offset:
             self._offset = offset
         self._rival = None

@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from logger.core.belgian_time import MeterClock, is_nonexistent, parse_compact
-from logger.core.clock_trust import ClockTrust
+from logger.core.belgian_time import MeterClock, is_nonexistent, parse_compact, utc_candidates
+from logger.core.clock_trust import BOUND_S, ClockTrust
 from logger.core.logs import get_logger
 from logger.core.point import Point, tag_problem
 from logger.core.problems import Problems
@@ -253,11 +253,26 @@ class LocalCollector:
                 raw_time,
             )
         clock = self._clock_of(meter_id)
-        moment = clock.resolve(naive.strftime("%y%m%d%H%M%S"), host,
-                               self.clock.expected(mono, host))
+        expected = self.clock.expected(mono, host)
+        tentative = False
+        if expected is None and len(utc_candidates(naive)) > 1:
+            # The repeated autumn hour, and no meter clock course to tell which of its two
+            # instants this is: a guess (the reading after the previous one, or the host's
+            # instant when the host agrees with one of them), or nothing at all.
+            near_host = [c for c in utc_candidates(naive)
+                         if abs((c - host).total_seconds()) <= BOUND_S]
+            if clock.last is None and not near_host:
+                self.problems.report(
+                    "local_meter_time_ambiguous",
+                    "local meter time %s falls in the repeated autumn hour and nothing tells "
+                    "which of its two instants it is; meter point skipped", raw_time,
+                )
+                return None
+            tentative = True
+        moment = clock.resolve(naive.strftime("%y%m%d%H%M%S"), host, expected)
         if clock.last is not None and moment == clock.last:
             return None  # the same reading again: already written
-        refused = self.clock.observe(moment, mono, host)
+        refused = self.clock.observe(moment, mono, host, tentative)
         if refused is not None:
             self.problems.report(
                 "local_meter_time_implausible",
