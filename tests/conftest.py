@@ -51,6 +51,16 @@ def _running_server() -> Iterator[InfluxServer]:
         server.close()
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_umask() -> Iterator[None]:
+    """`jullix-logger` sets umask 077 for its process (logger/cli/main.py); a test calling
+    `main()` in-process must not change it for the tests after it."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
+
+
 @pytest.fixture(scope="session")
 def influxd() -> Iterator[InfluxServer]:
     yield from _running_server()

@@ -10,12 +10,15 @@ at runtime with `proxy.set_mode(...)`:
                 data was stored, and re-sends it; that re-send must not become a duplicate
   slow_before   hold the request `delay` seconds, then forward (a server stuck before applying)
   close         drop the connection without an answer; forward nothing
+  impostor      answer `status` (e.g. 200) with an HTML page, as a web server, a captive portal
+                or a login page at the wrong URL does; forward nothing
 
 `set_mode(..., writes_only=True)` applies the fault to writes only (queries keep working).
 
 `counts` says what happened per mode, `late_answers` how many answers were held past `delay` for
 a write the server had applied, `client_gone` how many of those found the client had hung up.
-The InfluxDB server stays real: the proxy never fabricates a success. Like `v2_proxy.py`, it
+The InfluxDB server stays real: the proxy never fabricates a success, except in `impostor` mode,
+whose point is a 2xx that is not InfluxDB's answer (and that stores nothing). Like `v2_proxy.py`, it
 maps `/api/v2/write` to `/write` (nothing else changes), so the v2 writer can face the same
 faults without a second hop whose own timeout would hide the client's.
 """
@@ -34,7 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from v2_proxy import map_v2_write
 
-MODES = ("pass", "error", "slow", "slow_before", "close")
+MODES = ("pass", "error", "slow", "slow_before", "close", "impostor")
+IMPOSTOR_PAGE = b"<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>\n"
 _HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
     "trailers", "transfer-encoding", "upgrade", "expect",
@@ -77,6 +81,9 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "error":
             payload = json.dumps({"error": "fault proxy: injected server error"}).encode()
             self._answer(status, payload, [("Content-Type", "application/json")])
+            return
+        if mode == "impostor":
+            self._answer(status, IMPOSTOR_PAGE, [("Content-Type", "text/html")])
             return
         if mode == "slow_before":
             time.sleep(delay)

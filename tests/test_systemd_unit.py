@@ -92,7 +92,7 @@ def test_the_unit_has_what_the_service_relies_on():
     assert "PYTHONUNBUFFERED=1" in s["Environment"]
     assert int(s["WatchdogSec"][0]) >= 30
     assert s["After"] and "network-online.target" in s["After"][0]
-    assert s["Wants"] == ["network-online.target"]
+    assert s["Wants"] == ["network-online.target time-sync.target"]
     # Credentials: relative names (searched in /etc/credstore/ etc., skipped when missing),
     # one per name config.py reads from $CREDENTIALS_DIRECTORY.
     from logger.config.credentials import CREDENTIAL_FIELDS
@@ -100,6 +100,17 @@ def test_the_unit_has_what_the_service_relies_on():
     creds = dict(value.split(":", 1) for value in s["LoadCredential"])
     assert set(creds) == set(CREDENTIAL_FIELDS)
     assert all(not source.startswith("/") for source in creds.values())
+
+
+def test_the_unit_starts_after_the_clock_is_set_when_ntp_can_set_it():
+    """A Pi has no RTC: `After=` alone does not pull time-sync.target in; `Wants=` does, and
+    the guide enables systemd-time-wait-sync (bounded, so no NTP never means no logging)."""
+    s = settings_of(UNIT.read_text())
+    assert "time-sync.target" in s["After"][0].split()
+    assert "time-sync.target" in s["Wants"][0].split()
+    guide = (ROOT / "docs" / "install-raspberry-pi.md").read_text()
+    assert "systemctl enable systemd-time-wait-sync" in guide
+    assert "TimeoutStartSec=" in guide
 
 
 def test_the_watchdog_outlasts_the_wedge_limit_of_the_default_timeout():

@@ -13,6 +13,8 @@ from logger.app.delivery import open_outbox
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
+from logger.core.urls import redact_url
+from logger.outbox import Outbox
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sources.local.collector import ENDPOINTS, LocalCollector, Status
 
@@ -43,10 +45,20 @@ async def check_local(settings: Settings) -> CheckResult:
         else:
             parts.append(f"{result.name} FAILED ({result.error})")
     ok = meter.status is Status.OK and all(r.status is not Status.FAILED for r in results)
-    return CheckResult("local", ok, f"{settings.local.url}: " + ", ".join(parts))
+    return CheckResult("local", ok, f"{redact_url(settings.local.url)}: " + ", ".join(parts))
 
 
 async def check_influx(settings: Settings) -> CheckResult:
+    """InfluxDB answers and has the database; a password or token that would travel over plain
+    http to another host is pointed out whatever the answer."""
+    result = await _check_influx(settings)
+    warning = settings.influx.plain_http_warning() if settings.influx.configured else None
+    if warning:
+        result.detail += f"; WARNING: {warning}"
+    return result
+
+
+async def _check_influx(settings: Settings) -> CheckResult:
     influx = settings.influx
     if not influx.configured:
         return CheckResult(
@@ -59,18 +71,20 @@ async def check_influx(settings: Settings) -> CheckResult:
         databases = await reader.query("SHOW DATABASES", database="")
         names = {row[0] for series in databases for row in series.get("values") or []}
     except QueryError as exc:
-        return CheckResult("influx", False, f"{influx.url} (API {influx.api}): {exc}")
+        return CheckResult("influx", False, f"{influx.display_url} (API {influx.api}): {exc}")
     finally:
         await reader.close()
     target = reader.database
     if names and target not in names:
         return CheckResult(
             "influx", False,
-            f"{influx.url}: InfluxDB {version} answers, but database {target!r} does not exist "
+            f"{influx.display_url}: InfluxDB {version} answers, but database {target!r} does "
+            "not exist "
             "(`jullix-logger run` creates it when allowed)",
         )
     return CheckResult(
-        "influx", True, f"{influx.url} (API {influx.api}): InfluxDB {version}, database {target!r}"
+        "influx", True,
+        f"{influx.display_url} (API {influx.api}): InfluxDB {version}, database {target!r}",
     )
 
 
@@ -85,15 +99,19 @@ async def check_p1(settings: Settings) -> CheckResult:
 
 
 def check_outbox(settings: Settings) -> CheckResult:
+    """An existing outbox is only read: `sudo jullix-logger check` next to the running service
+    must not create files in its state directory that its own user could not open."""
+    path = settings.outbox.path
+    existing = path.exists()
     try:
-        outbox = open_outbox(settings)  # its own bounds: opening prunes dead letters
+        # A new outbox gets its configured bounds; an existing one is only read.
+        outbox = Outbox(path, read_only=True) if existing else open_outbox(settings)
         depth = outbox.depth()
         outbox.close()
     except Exception as exc:  # any failure here is the answer we report
-        return CheckResult("outbox", False, f"{settings.outbox.path}: {exc}")
-    return CheckResult(
-        "outbox", True, f"{settings.outbox.path}: writable, {depth} points waiting"
-    )
+        return CheckResult("outbox", False, f"{path}: {exc}")
+    state = "readable" if existing else "created"
+    return CheckResult("outbox", True, f"{path}: {state}, {depth} points waiting")
 
 
 async def run_checks(settings: Settings) -> list[CheckResult]:

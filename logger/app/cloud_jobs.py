@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from logger.app.backfill.absent import absent_devices
 from logger.app.backfill.report import record_run
 from logger.app.backfill.run import Backfill
 from logger.config import Settings
+from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
@@ -23,6 +25,7 @@ from logger.outbox import Outbox, keys
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sources.cloud.client import CloudAuthError, CloudClient, CloudConfigError, CloudError
 from logger.sources.cloud.realtime import CloudRealtime
+from logger.sources.local.receive_time import restamp
 
 log = get_logger(__name__)
 
@@ -35,8 +38,10 @@ class CloudJobs:
     """
 
     def __init__(self, settings: Settings, client: CloudClient, put: Callable[..., Any],
-                 problems: Problems, outbox: Outbox | None = None) -> None:
+                 problems: Problems, outbox: Outbox | None = None,
+                 clock: ClockTrust | None = None) -> None:
         self.settings = settings
+        self.clock = clock  # stamps realtime points (logger.core.clock_trust)
         self.client = client
         self.put = put  # `Outbox.put(points, source=...)`
         self.problems = problems
@@ -65,8 +70,9 @@ class CloudJobs:
         self._scheduler: Any = None
 
     @classmethod
-    def create(cls, settings: Settings, put: Callable[..., Any],
-               problems: Problems, outbox: Outbox | None = None) -> CloudJobs | None:
+    def create(cls, settings: Settings, put: Callable[..., Any], problems: Problems,
+               outbox: Outbox | None = None, clock: ClockTrust | None = None
+               ) -> CloudJobs | None:
         """None when cloud work is off or cannot work (the reason is logged)."""
         if not settings.cloud.enabled:
             return None
@@ -76,7 +82,7 @@ class CloudJobs:
         except CloudConfigError as exc:
             log.error("cloud work off: %s", exc)
             return None
-        return cls(settings, client, put, problems, outbox)
+        return cls(settings, client, put, problems, outbox, clock)
 
     async def _emit(self, points: list[Point]) -> None:
         self.put(points, source="backfill")
@@ -108,8 +114,9 @@ class CloudJobs:
         if self.stopped or self.realtime is None:
             return
         budget = self.settings.cloud.timeout * self.client.max_attempts + 30
+        mono, host = time.monotonic(), datetime.now(UTC)
         try:
-            points = await asyncio.wait_for(self.realtime.poll(), budget)
+            points = await asyncio.wait_for(self.realtime.poll(host), budget)
         except CloudAuthError as exc:
             self._stop(exc)
             return
@@ -117,7 +124,26 @@ class CloudJobs:
             self.problems.report("cloud_realtime_failed", "cloud realtime poll failed: %s",
                                  exc or "timed out")
             return
+        if self.clock is not None:
+            stamp = await self._receive_time(mono, host)
+            if stamp is None:
+                self.problems.report("cloud_realtime_unverified_time",
+                                     "cloud realtime skipped: no meter time yet to check the "
+                                     "host clock against")
+                return
+            points = restamp(points, stamp)
         self.put(points, source="cloud")
+
+    async def _receive_time(self, mono: float, host: datetime) -> datetime | None:
+        """The clock rule's time for a poll at `mono` (logger.core.clock_trust); right after a
+        start the first meter reading may still be on its way: wait for it a little."""
+        assert self.clock is not None
+        for _ in range(20):
+            stamp = self.clock.stamp(mono, host)
+            if stamp is not None:
+                return stamp
+            await asyncio.sleep(0.5)
+        return None
 
     async def run_backfill(self) -> None:
         if self.stopped or self.backfill is None:

@@ -11,10 +11,13 @@ durability promise in README and `logger.outbox.store`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from datetime import UTC, datetime
 
 from logger.app.alerts import DEVICE_TYPES, ClockSkew, DeviceTypes
 from logger.config import Settings
+from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
 from logger.outbox import Outbox, keys
@@ -27,7 +30,8 @@ log = get_logger(__name__)
 class LocalJob:
     """Polls the box once per call and commits what it found."""
 
-    def __init__(self, settings: Settings, outbox: Outbox, problems: Problems) -> None:
+    def __init__(self, settings: Settings, outbox: Outbox, problems: Problems,
+                 clock: ClockTrust | None = None) -> None:
         self.settings = settings
         self.outbox = outbox
         self.collector = LocalCollector(
@@ -36,6 +40,7 @@ class LocalJob:
             settings.local.timeout,
             problems,
             last_meter_times=self._restore_meter_times(),
+            clock=clock,
         )
         self.devices = DeviceTypes(outbox)  # warnings that matter, see logger/app/alerts.py
         self.clock = ClockSkew(outbox, "local")
@@ -43,15 +48,7 @@ class LocalJob:
         self.task: asyncio.Task[object] | None = None  # the poll in flight, for shutdown
 
     def _restore_meter_times(self) -> dict[str, datetime]:
-        restored = {}
-        for key, value in self.outbox.stats().meta.items():
-            if key.startswith(keys.LOCAL_METER_TIME_PREFIX):
-                try:
-                    moment = datetime.fromisoformat(value)
-                except ValueError:
-                    continue
-                restored[key.removeprefix(keys.LOCAL_METER_TIME_PREFIX)] = moment
-        return restored
+        return meter_times_from_meta(self.outbox.stats().meta)
 
     async def poll(self) -> None:
         """One local poll; its points go into the outbox (memory first, see the module doc)."""
@@ -72,8 +69,9 @@ class LocalJob:
             self.outbox.set_meta(keys.local_endpoint_status(name), endpoint.status.value)
             if endpoint.status is Status.OK:
                 self.outbox.set_meta(keys.last_sample(f"local.{name}"), now)
-        for meter_id, moment in self.collector.last_meter_times.items():
-            self.outbox.set_meta(keys.local_meter_time(meter_id), moment.isoformat())
+        self.outbox.set_meta(keys.LOCAL_METER_TIMES, json.dumps(
+            {meter_id: moment.isoformat()
+             for meter_id, moment in self.collector.last_meter_times.items()}))
         if result.meter_time is not None:
             self.outbox.set_meta(keys.LAST_SAMPLE_LOCAL_METER_TIME, result.meter_time.isoformat())
             self.clock.observe(result.meter_time, datetime.now(UTC))
@@ -94,3 +92,26 @@ class LocalJob:
 
     async def close(self) -> None:
         await self.collector.close()
+
+
+def meter_times_from_meta(meta: dict[str, str]) -> dict[str, datetime]:
+    """Each meter clock's last reading as recorded in the outbox (one JSON key; the older
+    one-key-per-meter form is still read). Unreadable values are ignored: the clock then
+    starts afresh, which is what a first run does."""
+    found: dict[str, str] = {
+        key.removeprefix(keys.LOCAL_METER_TIME_PREFIX): value
+        for key, value in meta.items() if key.startswith(keys.LOCAL_METER_TIME_PREFIX)
+    }
+    with contextlib.suppress(ValueError, TypeError):
+        recorded = json.loads(meta.get(keys.LOCAL_METER_TIMES) or "{}")
+        if isinstance(recorded, dict):
+            found.update({str(k): v for k, v in recorded.items() if isinstance(v, str)})
+    restored = {}
+    for meter_id, value in found.items():
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        if moment.tzinfo is not None:
+            restored[meter_id] = moment
+    return restored

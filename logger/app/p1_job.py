@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from logger.app.alerts import CaptarConsent, ClockSkew
 from logger.config import Settings
+from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
@@ -26,16 +27,19 @@ from logger.sources.p1.reader import P1Reader
 
 log = get_logger(__name__)
 
+IMPLAUSIBLE_TIME = "p1_implausible_time"  # problem kind: a telegram time the clock rule refused
+
 
 class P1Job:
     """The P1 reader as a supervised task writing into the outbox."""
 
-    def __init__(self, settings: Settings, outbox: Outbox,
+    def __init__(self, settings: Settings, outbox: Outbox, clock: ClockTrust | None = None,
                  after_put: Callable[[], None] | None = None) -> None:
         p1 = settings.p1
         self.outbox = outbox
         self.after_put = after_put  # the service delivers new points at once (nudge_flush)
         self.problems = Problems(log, on_count=outbox.count)
+        self.clock = clock
         last = outbox.get_meta(keys.P1_LAST_TIME)
         last_time = None
         if last:
@@ -47,6 +51,7 @@ class P1Job:
             self.problems,
             last_time=last_time,
             on_valid=self._on_valid,
+            accept=self._accept,
         )
         self.reader = P1Reader(
             p1.host,
@@ -68,6 +73,17 @@ class P1Job:
         self.outbox.put(points, source="p1")
         if points and self.after_put is not None:
             self.after_put()
+
+    def _accept(self, reading: P1Reading) -> bool:
+        """A telegram's time is a meter time: judged (and followed) by the shared clock rule."""
+        if self.clock is None:
+            return True
+        refused = self.clock.observe(reading.time, time.monotonic(), datetime.now(UTC))
+        if refused is None:
+            return True
+        self.problems.report(IMPLAUSIBLE_TIME, "P1: telegram time %s refused (%s); skipped",
+                             reading.time.isoformat(), refused)
+        return False
 
     def _on_valid(self, reading: P1Reading) -> None:
         self.outbox.count(keys.P1_TELEGRAMS)

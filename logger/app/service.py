@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from logger.app import snapshot
 from logger.app.alerts import clear_stale
+from logger.app.clock import make_clock_trust
 from logger.app.delivery import Delivery, DrainReport, open_outbox
 from logger.app.health_points import health_point
 from logger.app.ledger_job import LedgerJob
@@ -33,6 +34,7 @@ from logger.app.systemd import Supervisor
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
+from logger.core.urls import redact_url
 from logger.outbox.store import COMMIT_AGE
 from logger.sink.gate import SinkGate
 from logger.sink.targets import ledger_influx, make_routed_writer
@@ -63,22 +65,24 @@ class Service:
             self.delivery = Delivery(
                 self.outbox, make_routed_writer(settings), settings.influx.batch_size
             )
+        # Which clock stamps points without a time of their own (logger/app/clock.py).
+        self.clock = make_clock_trust(settings, self.outbox)
         self.local: LocalJob | None = None
         if settings.local.enabled:
-            self.local = LocalJob(settings, self.outbox, self.problems)
+            self.local = LocalJob(settings, self.outbox, self.problems, self.clock)
         # P1 stream: a long-lived reader task, (re)started by the `p1_supervisor` job.
         self.p1: P1Job | None = None
         if settings.p1.enabled:
             from logger.app.p1_job import P1Job
 
-            self.p1 = P1Job(settings, self.outbox, after_put=self.nudge_flush)
+            self.p1 = P1Job(settings, self.outbox, self.clock, after_put=self.nudge_flush)
         # Cloud realtime and scheduled backfill; None when [cloud] is off.
         self.cloud: CloudJobs | None = None
         if settings.cloud.enabled:
             from logger.app.cloud_jobs import CloudJobs
 
             self.cloud = CloudJobs.create(settings, self.outbox.put, self.problems,
-                                          outbox=self.outbox)
+                                          outbox=self.outbox, clock=self.clock)
         # The energy ledger (logger/app/ledger_job.py): recomputed every [ledger] interval.
         self.ledger: LedgerJob | None = None
         if settings.ledger.enabled and settings.influx.configured:
@@ -271,8 +275,8 @@ class Service:
         log.info(
             "logging installation %r: local %s, InfluxDB %s",
             self.settings.installation,
-            self.settings.local.url if self.local else "off",
-            self.settings.influx.url or "none (embedded store)",
+            redact_url(self.settings.local.url) if self.local else "off",
+            self.settings.influx.display_url or "none (embedded store)",
         )
         try:
             if duration is None:

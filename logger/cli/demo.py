@@ -85,7 +85,7 @@ async def _choose_influx(args: argparse.Namespace, stack: contextlib.ExitStack) 
     path = resolve_config_path(getattr(args, "config", None))
     configured = load_settings(path).influx if path else None
     if configured and configured.configured and await _reachable(configured):
-        return configured, f"the configured InfluxDB at {configured.url}"
+        return configured, f"the configured InfluxDB at {configured.display_url}"
     local_default = InfluxSettings(url=LOCAL_INFLUXDB, api="v1", database="jullix_demo",
                                    timeout=2.0)
     if await _reachable(local_default):

@@ -4,12 +4,18 @@ Only the chosen command's module is imported (and only its arguments are added):
 never loads the simulator, the demo or the cloud code, which keeps the service's memory down.
 
 Exit codes: 0 success, 1 a check or command failed, 2 a configuration or usage error.
+
+Every command runs with umask 077, as the systemd unit does (`UMask=0077`): the outbox (and its
+WAL), the backfill state, `cloud-probe` files and exports say when a household used what, so
+whatever the logger creates is readable by its own user only (files 0600, directories 0700),
+also when someone runs it by hand.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +41,8 @@ COMMANDS = (
     Command("check", "check", "run",
             "test every configured source and InfluxDB; one line each; exit 0 when all pass"),
     Command("status", "status", "run",
-            "show outbox depth, last successful write, last sample per source, error counters"),
+            "show outbox depth, last successful write, last sample per source, error counters",
+            "add_arguments"),
     Command("migrate", "migrate", "run",
             "create/upgrade the InfluxDB database or bucket (retention, schema); "
             "`run` does this by itself unless [influx] auto_migrate = false", "add_arguments"),
@@ -90,6 +97,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(arguments).parse_args(arguments)
     try:

@@ -1,15 +1,18 @@
 """`jullix-logger status`: what the service's outbox says about its health.
 
 Reads the outbox file read-only, so it works while the service runs (WAL allows a reader next to
-the writer) and after it stopped.
+the writer) and after it stopped. `--check-empty` is the guard before deleting the state
+directory (uninstalling): exit 1 while the outbox holds points InfluxDB has not received.
 """
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from logger.app.alerts import active_warnings
@@ -19,16 +22,64 @@ from logger.core.durations import human_duration, moment_and_age
 from logger.outbox import Outbox, keys
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check-empty", action="store_true",
+        help="only say whether the outbox holds points InfluxDB has not received (or refused); "
+        "exit 1 while it does (run this before deleting the state directory)")
+
+
 def run(args: argparse.Namespace) -> int:
-    return print_status(settings_from(args), sys.stdout)
+    settings = settings_from(args)
+    if getattr(args, "check_empty", False):
+        return check_empty(settings, sys.stdout)
+    return print_status(settings, sys.stdout)
+
+
+def open_outbox(path: Path, out: TextIO) -> Outbox | None:
+    """The outbox read-only, or None after saying why not (missing, not readable)."""
+    try:
+        return Outbox(path, read_only=True)
+    except FileNotFoundError:
+        out.write(f"no outbox at {path}: the logger has not run with this config yet\n")
+    except (PermissionError, sqlite3.Error) as exc:
+        out.write(f"cannot read the outbox at {path} ({exc}); the service's state directory "
+                  "is readable by root only: run this with sudo\n")
+    return None
+
+
+def check_empty(settings: Settings, out: TextIO) -> int:
+    """0 when deleting the outbox loses nothing, else 1 with what would be lost."""
+    path = settings.outbox.path
+    outbox = open_outbox(path, out)
+    if outbox is None:
+        return 0 if not _exists(path) else 1
+    try:
+        stats = outbox.stats()
+    finally:
+        outbox.close()
+    if stats.depth or stats.dead_letters:
+        out.write(
+            f"the outbox at {path} holds {stats.depth} points InfluxDB has not received and "
+            f"{stats.dead_letters} it refused: deleting it loses them. Start the service until "
+            "they are delivered, or export them first: `jullix-logger export -o unsent.lp` "
+            "and `jullix-logger export --dead-letters -o refused.lp`\n")
+        return 1
+    out.write(f"the outbox at {path} holds nothing unsent: deleting it loses no data\n")
+    return 0
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return True  # cannot even look: assume it is there
 
 
 def print_status(settings: Settings, out: TextIO) -> int:
     path = settings.outbox.path
-    try:
-        outbox = Outbox(path, read_only=True)
-    except FileNotFoundError:
-        out.write(f"no outbox at {path}: the logger has not run with this config yet\n")
+    outbox = open_outbox(path, out)
+    if outbox is None:
         return 1
     try:
         stats = outbox.stats()
@@ -45,7 +96,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
     last_write = meta.get(keys.LAST_WRITE_OK)
     if settings.influx.configured:
         shown = moment_and_age(float(last_write)) if last_write else "never"
-        out.write(f"influx        {settings.influx.url} last successful write: {shown}\n")
+        out.write(f"influx        {settings.influx.display_url} last successful write: {shown}\n")
     else:
         out.write("influx        not configured: the outbox is the store\n")
     if settings.p1.enabled or keys.P1_STATE in meta:

@@ -1,13 +1,19 @@
 """Where things are on disk: the config file and the state directory (outbox, backfill state).
 
 Under systemd the unit tells (`$CONFIGURATION_DIRECTORY`, `$STATE_DIRECTORY`); elsewhere the
-usual places are tried in order.
+usual places are tried in order. An operator's command run by hand on a machine where the
+service runs (`sudo jullix-logger status`, `export`, `check`) must find the service's outbox, not
+one in root's home: the unit's `StateDirectory=jullix-logger` is `/var/lib/jullix-logger`, with
+`DynamicUser=yes` a link into `/var/lib/private/jullix-logger` (readable by root only).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+SERVICE_STATE_DIR = Path("/var/lib/jullix-logger")  # the unit's StateDirectory=
+SERVICE_PRIVATE_STATE_DIR = Path("/var/lib/private/jullix-logger")  # its target (DynamicUser=)
 
 DEFAULT_CONFIG_PATHS = (
     Path("/etc/jullix-logger/config.toml"),
@@ -16,10 +22,20 @@ DEFAULT_CONFIG_PATHS = (
 
 
 def default_state_dir() -> Path:
-    """Where the outbox lives: systemd's StateDirectory, else the XDG state home."""
+    """Where the outbox lives: `$STATE_DIRECTORY` inside the unit; outside it the service's
+    state directory when the service has one on this machine; else the XDG state home."""
     state = os.environ.get("STATE_DIRECTORY")
     if state:
         return Path(state.split(":")[0])
+    # lexists: the link is visible to everyone, its target only to root; a user without access
+    # then gets a clear "permission denied" for the service's outbox instead of an empty one.
+    if os.path.lexists(SERVICE_STATE_DIR):
+        return SERVICE_STATE_DIR
+    try:
+        if SERVICE_PRIVATE_STATE_DIR.is_dir():
+            return SERVICE_PRIVATE_STATE_DIR
+    except OSError:  # /var/lib/private is root's; not the service's state dir for this user
+        pass
     xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(xdg) / "jullix-logger"
 

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from logger.config.credentials import CredentialsSource
 from logger.config.paths import default_state_dir
 from logger.core.durations import normalise_retention
+from logger.core.point import tag_problem
+from logger.core.urls import has_user_info, plain_http_to_remote, redact_url
 
 ENV_PREFIX = "JULLIX_LOGGER_"
 
@@ -104,6 +106,22 @@ class InfluxSettings(Section):
     @property
     def configured(self) -> bool:
         return bool(self.url)
+
+    @property
+    def display_url(self) -> str:
+        """The URL to log or print: a password in it is redacted."""
+        return redact_url(self.url)
+
+    def plain_http_warning(self) -> str | None:
+        """Why these credentials would travel readable, or None: plain http to a host that is
+        not loopback, with a token, a password or user info in the URL."""
+        if not plain_http_to_remote(self.url):
+            return None
+        secret = self.token is not None or self.password is not None or has_user_info(self.url)
+        if not secret:
+            return None
+        return (f"[influx] url {self.display_url} is plain http to a host that is not "
+                "loopback: the token/password is sent readable to anyone on the way; use https")
 
 
 class LedgerSettings(Section):
@@ -198,6 +216,14 @@ class Settings(BaseSettings):
     )
 
     installation: str = Field("home", min_length=1)
+
+    @field_validator("installation")
+    @classmethod
+    def _tag_safe(cls, value: str) -> str:
+        problem = tag_problem(value)
+        if problem is not None:
+            raise ValueError(f"the installation name becomes a tag value and {problem}")
+        return value
     local: LocalSettings = Field(default_factory=LocalSettings)
     p1: P1Settings = Field(default_factory=P1Settings)
     cloud: CloudSettings = Field(default_factory=CloudSettings)

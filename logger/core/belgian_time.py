@@ -2,7 +2,7 @@
 
 Everything inside the logger is UTC. Belgian local time appears only where a device or a person
 speaks it: the local meter's `YYMMDDhhmmss` (no DSMR S/W flag, so the repeated autumn hour
-02:00-03:00 is ambiguous; `MeterClock` resolves it the way the meter's clock runs: forward), the
+02:00-03:00 is ambiguous; `MeterClock` resolves it by where the meter's clock should be), the
 cloud's per-day history (a Belgian calendar day is 23, 24 or 25 hours long), and dates typed on
 the command line. This module is the one place that knows the zone.
 """
@@ -44,16 +44,22 @@ class MeterClock:
     def __init__(self, last: datetime | None = None) -> None:
         self.last = last
 
-    def resolve(self, text: str, received_at: datetime) -> datetime:
+    def resolve(self, text: str, received_at: datetime, expected: datetime | None = None
+                ) -> datetime:
         """The UTC instant of the meter time `text`.
 
-        In the repeated hour the earliest reading after the previous one is chosen, which is
-        what a clock that only moves forward implies. Without a previous reading the instant
-        closest to the receive time wins (the meter's clock is close to real time).
+        In the repeated autumn hour a local time means two instants an hour apart. With
+        `expected` (where the meter clock should be now: the previous reading plus the
+        monotonic time elapsed since, see `logger.core.clock_trust`) the nearer one wins, which
+        stays right across a box outage of any length. Without it, the earliest reading after
+        the previous one is chosen (a clock that only moves forward), and without a previous
+        reading the instant closest to the receive time.
         """
         candidates = utc_candidates(parse_compact(text))
         if len(candidates) == 1:
             return candidates[0]
+        if expected is not None:
+            return min(candidates, key=lambda c: abs((c - expected).total_seconds()))
         if self.last is not None:
             forward = [c for c in candidates if c > self.last]
             if forward:

@@ -19,6 +19,23 @@ from logger.core.line_protocol import series_key as format_series_key
 
 FieldInput = float | int | bool | None
 
+MAX_TAG_CHARS = 256  # a device or meter id is a few dozen characters; a megabyte is an attack
+
+
+def tag_problem(value: str) -> str | None:
+    """Why `value` cannot be a tag value, or None when it can.
+
+    Line protocol has no escape for a line end: a newline in a tag value splits the point into
+    two lines, half a junk measurement and half a line InfluxDB refuses on every retry. Other
+    control characters have no business in an id either. Sources check ids with this and
+    count what they refuse; `Point.make` refuses the rest.
+    """
+    if len(value) > MAX_TAG_CHARS:
+        return f"longer than {MAX_TAG_CHARS} characters"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "contains a control character (a line end would split the line)"
+    return None
+
 
 def to_epoch_seconds(moment: datetime | int) -> int:
     """Whole UTC seconds since the epoch; naive datetimes are refused (they hide a zone bug)."""
@@ -64,11 +81,17 @@ class Point:
         """Build a point, dropping unusable fields and empty tags; None when no field is left.
 
         Empty tag values are dropped rather than written because InfluxDB refuses them and
-        because a tag that is sometimes empty would split one series into two.
+        because a tag that is sometimes empty would split one series into two. A tag value that
+        line protocol cannot carry (`tag_problem`) raises ValueError: the source should have
+        refused it, counted, before.
         """
         clean_tags = tuple(
             sorted((key, str(value)) for key, value in tags.items() if value not in (None, ""))
         )
+        for key, value in clean_tags:
+            problem = tag_problem(value)
+            if problem is not None:
+                raise ValueError(f"tag {key}={value[:40]!r}: {problem}")
         clean_fields = []
         for key, value in fields.items():
             number = clean_field_value(value)

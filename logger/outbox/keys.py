@@ -19,11 +19,10 @@ def last_sample(source: str) -> str:
     return LAST_SAMPLE_PREFIX + source
 
 
-LOCAL_METER_TIME_PREFIX = "local.meter_time."  # + meter id: the meter clock's last reading
-
-
-def local_meter_time(meter_id: str) -> str:
-    return LOCAL_METER_TIME_PREFIX + meter_id
+LOCAL_METER_TIMES = "local.meter_times"  # JSON {meter id: ISO time}: each meter clock's last
+# reading, one key for a bounded number of meters (logger.sources.local.collector.MAX_METERS), so
+# a box inventing meter ids cannot grow the meta table.
+LOCAL_METER_TIME_PREFIX = "local.meter_time."  # + meter id: the same, as written before; read only
 
 
 def local_endpoint_status(endpoint: str) -> str:

@@ -54,7 +54,7 @@ class SinkGate:
                 log.info("migration %s", line)
             log.info(
                 "%s at %s ready: %d migration(s) applied, %d already applied",
-                report.server, self.settings.url, len(report.applied), len(report.already),
+                report.server, self.settings.display_url, len(report.applied), len(report.already),
             )
             return True
         if report.endpoints_missing:

@@ -10,8 +10,21 @@ from __future__ import annotations
 import httpx
 
 from logger.config import InfluxSettings
+from logger.core.logs import get_logger
+
+log = get_logger(__name__)
 
 USER_AGENT = "jullix-logger"
+_warned: set[str] = set()
+
+
+def warn_plain_http(settings: InfluxSettings) -> None:
+    """Once per process and URL: credentials are about to travel over plain http to a host
+    that is not loopback (`InfluxSettings.plain_http_warning`)."""
+    warning = settings.plain_http_warning()
+    if warning is not None and settings.display_url not in _warned:
+        _warned.add(settings.display_url)
+        log.warning("%s", warning)
 
 
 def auth_headers(settings: InfluxSettings) -> dict[str, str]:
@@ -37,6 +50,7 @@ def v2_token(settings: InfluxSettings) -> str:
 
 def influx_client(settings: InfluxSettings, timeout: float | None = None) -> httpx.AsyncClient:
     """An httpx client for `[influx] url` with the configured credentials and timeout."""
+    warn_plain_http(settings)
     return httpx.AsyncClient(
         base_url=settings.url,
         timeout=settings.timeout if timeout is None else timeout,

@@ -53,9 +53,13 @@ class InfluxQL:
         try:
             response = await self._client.get("/ping")
         except httpx.HTTPError as exc:
-            raise QueryError(f"cannot reach {self._settings.url}: {type(exc).__name__}") from None
+            raise QueryError(
+                f"cannot reach {self._settings.display_url}: {type(exc).__name__}"
+            ) from None
         if response.status_code not in (200, 204):
-            raise QueryError(f"{self._settings.url}/ping answered HTTP {response.status_code}")
+            raise QueryError(
+                f"{self._settings.display_url}/ping answered HTTP {response.status_code}"
+            )
         return response.headers.get("X-Influxdb-Version", "unknown version")
 
     async def query(self, statement: str, database: str | None = None) -> list[dict[str, Any]]:
@@ -73,7 +77,9 @@ class InfluxQL:
             else:
                 response = await self._client.get("/query", params=params)
         except httpx.HTTPError as exc:
-            raise QueryError(f"cannot reach {self._settings.url}: {type(exc).__name__}") from None
+            raise QueryError(
+                f"cannot reach {self._settings.display_url}: {type(exc).__name__}"
+            ) from None
         if response.status_code != 200:
             raise QueryError(f"/query answered HTTP {response.status_code}: {response.text[:300]}")
         try:

@@ -62,12 +62,12 @@ async def server_info(settings: InfluxSettings) -> ServerInfo:
             response = await client.get("/ping")
         except httpx.HTTPError as exc:
             raise ServerUnreachable(
-                f"cannot reach InfluxDB at {settings.url}: {type(exc).__name__}"
+                f"cannot reach InfluxDB at {settings.display_url}: {type(exc).__name__}"
             ) from None
     if response.status_code == 404:
-        raise EndpointsMissing(f"{settings.url}/ping answered HTTP 404")
+        raise EndpointsMissing(f"{settings.display_url}/ping answered HTTP 404")
     if response.status_code not in (200, 204):
-        raise ServerUnreachable(f"{settings.url}/ping answered HTTP {response.status_code}")
+        raise ServerUnreachable(f"{settings.display_url}/ping answered HTTP {response.status_code}")
     return ServerInfo(
         response.headers.get("X-Influxdb-Version", ""),
         response.headers.get("X-Influxdb-Build", ""),

@@ -118,7 +118,10 @@ async def read_record(ctx: MigrationContext) -> dict[str, dict[str, Any]]:
         if text.startswith("cannot reach"):
             raise ServerUnreachable(str(exc)) from None
         if text.startswith("/query answered http 404"):
-            raise EndpointsMissing(f"{ctx.settings.url}/query answered HTTP 404") from None
+            raise EndpointsMissing(f"{ctx.settings.display_url}/query answered HTTP 404") from None
+        if "not json" in text:  # a web server or a login page, not InfluxDB: nothing to migrate
+            raise MigrationError(
+                f"{ctx.settings.display_url} does not answer like InfluxDB: {exc}") from None
         if "http 401" in text or "http 403" in text:
             raise MigrationError(f"cannot read the migration record: {exc}") from None
         # e.g. InfluxDB 2.x before 2.4 without a DBRP mapping: cannot tell what was applied.
@@ -229,7 +232,7 @@ def format_report(report: MigrationReport, settings: InfluxSettings) -> list[str
     where = f"bucket {settings.bucket!r}" if settings.api == "v2" else f"database {database!r}"
     lines = []
     if report.server is not None:
-        lines.append(f"{report.server} at {settings.url}, API {settings.api}, {where}")
+        lines.append(f"{report.server} at {settings.display_url}, API {settings.api}, {where}")
     lines.extend(report.lines)
     verb = "to apply" if report.dry_run else "applied"
     lines.append(

@@ -19,7 +19,7 @@ import httpx
 
 from logger.config import InfluxSettings
 from logger.core.backoff import parse_retry_after
-from logger.sink.http import influx_client, v2_token
+from logger.sink.http import influx_client, v2_token, warn_plain_http
 
 
 class Outcome(enum.Enum):
@@ -39,13 +39,22 @@ class WriteResult:
 def classify(status: int, body: str, retry_after: str | None = None) -> WriteResult:
     """Decide what an HTTP answer to a write means for the data in it.
 
-    401/403 and a missing database/bucket (404) are configuration problems, not data
-    problems: the same points will be accepted once the token or database is fixed, so they
-    are retried, never dead-lettered. 400/413/422 reject the content itself.
+    InfluxDB (1.x `/write`, 2.x/3.x `/api/v2/write`) confirms a write with 204 and no body. A
+    2xx with a body is another server's answer (a web server or a login page at the wrong URL):
+    nothing was stored, so it is retried, never acknowledged. 401/403 and a missing
+    database/bucket (404) are configuration problems, not data problems: the same points will
+    be accepted once the token or database is fixed, so they are retried, never dead-lettered.
+    400/413/422 reject the content itself.
     """
     message = body.strip()[:500]
     if 200 <= status < 300:
-        return WriteResult(Outcome.OK, status)
+        if status == 204 or not message:
+            return WriteResult(Outcome.OK, status)
+        return WriteResult(
+            Outcome.RETRY, status,
+            f"HTTP {status} with a body is not InfluxDB's answer to a write (another server at "
+            f"this URL?); nothing was stored: {message[:200]!r}",
+        )
     wait = parse_retry_after(retry_after)
     if status in (401, 403, 404, 408, 429) or status >= 500:
         return WriteResult(Outcome.RETRY, status, message, wait)
@@ -81,17 +90,19 @@ class V1Writer:
 
 
 class V2Writer:
-    """`POST /api/v2/write` through influxdb-client in SYNCHRONOUS mode, in a worker thread.
+    """`POST /api/v2/write` through influxdb-client, synchronously, in a worker thread.
 
-    SYNCHRONOUS because the client's batching mode drops whatever it buffered on shutdown and
-    retries invisibly; the outbox already batches and retries durably.
+    Synchronous because the client's batching mode drops whatever it buffered on shutdown and
+    retries invisibly; the outbox already batches and retries durably. Its write service is
+    called directly (the write API would hide the answer of any 2xx).
     """
 
     def __init__(self, settings: InfluxSettings) -> None:
         from influxdb_client import InfluxDBClient
-        from influxdb_client.client.write_api import SYNCHRONOUS
+        from influxdb_client.service.write_service import WriteService
 
         self._settings = settings
+        warn_plain_http(settings)
         self._client = InfluxDBClient(
             url=settings.url,
             token=v2_token(settings),
@@ -99,19 +110,27 @@ class V2Writer:
             timeout=int(settings.timeout * 1000),
             enable_gzip=False,
         )
-        self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        # The write service underneath the client's write API, whose status and body we check.
+        self._write_service = WriteService(self._client.api_client)
 
     def _write_blocking(self, body: str) -> WriteResult:
         from influxdb_client.client.exceptions import InfluxDBError
         from influxdb_client.domain.write_precision import WritePrecision
 
         try:
-            self._write_api.write(
-                bucket=self._settings.bucket,
+            response = self._write_service.post_write_with_http_info(
                 org=self._settings.org,
-                record=body,
-                write_precision=WritePrecision.S,
+                bucket=self._settings.bucket,
+                body=body,
+                precision=WritePrecision.S,
+                content_type="text/plain; charset=utf-8",
+                _preload_content=False,  # the raw answer, to read its status and body
+                _return_http_data_only=True,
             )
+            try:
+                status, text = response.status, response.data.decode("utf-8", "replace")
+            finally:
+                response.release_conn()
         except InfluxDBError as exc:
             status = getattr(exc, "status", None)
             if status is None and exc.response is not None:
@@ -123,7 +142,7 @@ class V2Writer:
             return classify(int(status), body_text, _header(headers, "Retry-After"))
         except Exception as exc:  # urllib3 connection/timeouts: the link, not the data
             return WriteResult(Outcome.RETRY, None, f"{type(exc).__name__}: {exc}"[:500])
-        return WriteResult(Outcome.OK, 204)
+        return classify(status, text)
 
     async def write(self, lines: Sequence[str]) -> WriteResult:
         return await asyncio.to_thread(self._write_blocking, "\n".join(lines))

@@ -8,6 +8,7 @@ same numbers for the same reading.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import struct
@@ -15,6 +16,30 @@ from decimal import Decimal
 from typing import Any
 
 _FLOAT32 = struct.Struct("<f")
+
+MAX_JSON_DEPTH = 32  # the box's payloads are 3 levels deep, the cloud's about 5
+
+
+def parse_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads`, refusing (ValueError) a document nested deeper than `max_depth`.
+
+    A deeply nested answer would otherwise raise RecursionError, in the parser or in any
+    recursive code after it (flattening a charger object, the repr in a log line), out of
+    code documented as never raising.
+    """
+    try:
+        payload = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to parse") from None
+    stack = [(payload, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > max_depth:
+                raise ValueError(f"JSON nested deeper than {max_depth} levels")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return payload
 
 
 def denoise_float32(value: float) -> float:

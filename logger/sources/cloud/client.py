@@ -23,7 +23,6 @@ What it guarantees, whoever calls it:
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,7 +34,8 @@ from pydantic import SecretStr
 
 from logger.core.backoff import Backoff, parse_retry_after
 from logger.core.logs import get_logger
-from logger.sources.values import unwrap
+from logger.core.urls import is_loopback
+from logger.sources.values import parse_json, unwrap
 
 log = get_logger(__name__)
 
@@ -64,17 +64,6 @@ class CloudUnavailable(CloudError):
 
 class CloudBadResponse(CloudError):
     """The answer is not JSON, or not the envelope we know."""
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_url(url: str) -> str:
@@ -218,10 +207,10 @@ class CloudClient:
         if raw.status >= 400:
             raise CloudError(f"cloud /{path.lstrip('/')}: HTTP {raw.status}")
         try:
-            payload = json.loads(raw.text)
-        except ValueError:
+            payload = parse_json(raw.text)
+        except ValueError as exc:
             raise CloudBadResponse(
-                f"cloud /{path.lstrip('/')}: not JSON ({len(raw.text)} bytes)"
+                f"cloud /{path.lstrip('/')}: not JSON ({len(raw.text)} bytes; {exc})"
             ) from None
         if isinstance(payload, dict) and str(payload.get("status", "ok")).lower() not in (
             "ok", "success", "true", "200"

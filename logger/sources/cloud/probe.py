@@ -8,9 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from logger.core.files import private_dir, write_private
 from logger.sources.cloud.client import CloudAuthError, CloudClient, CloudError, redact
 from logger.sources.cloud.paths import probe_paths
 from logger.sources.cloud.realtime import resolve_installation
+from logger.sources.values import parse_json
 
 
 async def probe(client: CloudClient, installation_id: str | None, day: date, out: Path
@@ -18,9 +20,10 @@ async def probe(client: CloudClient, installation_id: str | None, day: date, out
     """Save the raw answer of every history/statistics endpoint for `day` into `out`.
 
     One file per endpoint (`NN-path_with_underscores.json`) holding the path, status,
-    content type and body, with the token redacted. Returns (path, outcome) pairs.
+    content type and body, with the token redacted. Returns (path, outcome) pairs. The files
+    say when the house used what: mode 0600 in a directory created 0700.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     ident = await resolve_installation(client, installation_id)
     results = []
     for index, path in enumerate(probe_paths(ident, day)):
@@ -32,13 +35,13 @@ async def probe(client: CloudClient, installation_id: str | None, day: date, out
             results.append((path, str(exc)))
             continue
         try:
-            body: Any = json.loads(raw.text)
+            body: Any = parse_json(raw.text)
         except ValueError:
             body = raw.text
         record = {"path": path, "status": raw.status, "content_type": raw.content_type,
                   "body": body}
         text = redact(json.dumps(record, indent=2, ensure_ascii=False), client.token_text)
         name = f"{index:02d}-{path.replace('/', '_')}.json"
-        (out / name).write_text(text + "\n", encoding="utf-8")
+        write_private(out / name, text + "\n")
         results.append((path, f"HTTP {raw.status}, {len(raw.text)} bytes -> {name}"))
     return results

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
 import httpx
 
-from logger.core.belgian_time import MeterClock, is_nonexistent, parse_compact
+from logger.core.belgian_time import MeterClock, is_nonexistent, parse_compact, utc_candidates
+from logger.core.clock_trust import BOUND_S, ClockTrust
 from logger.core.logs import get_logger
-from logger.core.point import Point
+from logger.core.point import Point, tag_problem
 from logger.core.problems import Problems
 from logger.sources.local.parse import (
     device_points,
@@ -26,12 +29,15 @@ from logger.sources.local.parse import (
     meter_fields,
     total_power_w,
 )
+from logger.sources.local.receive_time import ReceiveStamper
 from logger.sources.power_flow import power_flow_point
-from logger.sources.values import as_device_list, unwrap
+from logger.sources.values import as_device_list, parse_json, unwrap
 
 log = get_logger(__name__)
 
 ENDPOINTS = ("meter", "solar", "battery", "charger", "plug")
+MAX_DEVICES = 64  # per endpoint and poll; a house has a handful
+MAX_METERS = 4  # meter clocks kept (and persisted): a box inventing ids cannot grow them
 
 
 class Status(Enum):
@@ -46,6 +52,7 @@ class EndpointResult:
     status: Status
     payload: Any = None
     error: str = ""
+    mono: float = 0.0  # monotonic time the answer arrived
 
 
 @dataclass
@@ -66,6 +73,7 @@ class LocalCollector:
         problems: Problems,
         last_meter_times: dict[str, datetime] | None = None,
         client: httpx.AsyncClient | None = None,
+        clock: ClockTrust | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.installation = installation
@@ -74,10 +82,15 @@ class LocalCollector:
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), headers={"User-Agent": "jullix-logger"}
         )
-        self._clocks: dict[str, MeterClock] = {
-            meter_id: MeterClock(last) for meter_id, last in (last_meter_times or {}).items()
-        }
+        newest = sorted((last_meter_times or {}).items(), key=lambda item: item[1])
+        self._clocks: OrderedDict[str, MeterClock] = OrderedDict(
+            (meter_id, MeterClock(last)) for meter_id, last in newest[-MAX_METERS:]
+        )
         self._endpoint_state: dict[str, Status] = {}
+        # Which clock stamps receive-time points (logger.core.clock_trust); the service shares
+        # one with the P1 job, so either meter source can vouch for the host clock.
+        self.clock = clock or ClockTrust(floor=max(self.last_meter_times.values(), default=None))
+        self.stamper = ReceiveStamper(self.clock, problems)
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -92,30 +105,39 @@ class LocalCollector:
             return EndpointResult(name, Status.FAILED, error="timed out")
         except httpx.HTTPError as exc:
             return EndpointResult(name, Status.FAILED, error=type(exc).__name__)
+        arrived = time.monotonic()
         if response.status_code == 404:
-            return EndpointResult(name, Status.ABSENT)
+            return EndpointResult(name, Status.ABSENT, mono=arrived)
         if response.status_code != 200:
             return EndpointResult(name, Status.FAILED, error=f"HTTP {response.status_code}")
         try:
-            payload = response.json()
-        except ValueError:
+            payload = parse_json(response.content)
+        except ValueError as exc:
             return EndpointResult(
-                name, Status.FAILED, error=f"invalid JSON: {response.text[:80]!r}"
+                name, Status.FAILED, error=f"invalid JSON ({exc}): {response.text[:80]!r}"
             )
-        return EndpointResult(name, Status.OK, payload=payload)
+        return EndpointResult(name, Status.OK, payload=payload, mono=arrived)
 
     async def poll(self, received_at: datetime | None = None) -> PollResult:
-        """Fetch all endpoints at once and build this poll's points."""
-        stamp = (received_at or datetime.now(UTC)).replace(microsecond=0)
+        """Fetch all endpoints at once and build this poll's points.
+
+        The meter point carries the meter's time; the other points are stamped by
+        `ReceiveStamper` with the poll's start (host clock `received_at`, default now), or by
+        the meter clock when the host clock is off (see `logger.core.clock_trust`).
+        """
+        mono = time.monotonic()
+        host = received_at or datetime.now(UTC)
+        stamp = host.replace(microsecond=0)
         results = await asyncio.gather(*(self.fetch(name) for name in ENDPOINTS))
         result = PollResult(endpoints={r.name: r for r in results})
         for r in results:
             self._note_state(r)
+        received: list[Point] = []
         device_lists: dict[str, list[dict[str, Any]] | None] = {}
         for name in ENDPOINTS[1:]:
             device_lists[name] = self._devices(result.endpoints[name])
             if device_lists[name]:
-                result.points.extend(
+                received.extend(
                     device_points(name, device_lists[name], self.installation, stamp,
                                   self.problems)
                 )
@@ -125,7 +147,8 @@ class LocalCollector:
             meter = self._meter_object(meter_result.payload)
             if meter is not None:
                 grid = grid_power_w(meter)
-                point = self._meter_point(meter, stamp)
+                at = meter_result.mono or mono
+                point = self._meter_point(meter, at, host + timedelta(seconds=at - mono))
                 if point is not None:
                     result.points.append(point)
                     result.meter_time = point.time
@@ -139,7 +162,8 @@ class LocalCollector:
             total("charger"),
         )
         if flow is not None and grid is not None:
-            result.points.append(flow)
+            received.append(flow)
+        result.points.extend(self.stamper.stamp(received, mono, host))
         return result
 
     # -- helpers ----------------------------------------------------------------------
@@ -174,6 +198,13 @@ class LocalCollector:
                 result.name,
                 result.payload,
             )
+        elif len(devices) > MAX_DEVICES:
+            self.problems.report(
+                f"local_{result.name}_too_many",
+                "local /api/ems/%s: %d devices; only the first %d are written",
+                result.name, len(devices), MAX_DEVICES,
+            )
+            devices = devices[:MAX_DEVICES]
         return devices
 
     def _meter_object(self, payload: Any) -> dict[str, Any] | None:
@@ -189,7 +220,8 @@ class LocalCollector:
             return None
         return meter
 
-    def _meter_point(self, meter: dict[str, Any], received_at: datetime) -> Point | None:
+    def _meter_point(self, meter: dict[str, Any], mono: float, host: datetime) -> Point | None:
+        """The `meter` point at the meter's own time; None for a repeat or a refused time."""
         meter_id = meter.get("meter")
         if not isinstance(meter_id, str | int) or not str(meter_id).strip():
             self.problems.report(
@@ -197,6 +229,13 @@ class LocalCollector:
             )
             return None
         meter_id = str(meter_id).strip()
+        problem = tag_problem(meter_id)
+        if problem is not None:
+            self.problems.report(
+                "local_meter_bad_id",
+                "local meter id %.60r cannot be a tag (%s); meter point skipped", meter_id, problem,
+            )
+            return None
         raw_time = meter.get("time")
         try:
             naive = parse_compact(str(raw_time) if isinstance(raw_time, int) else raw_time)
@@ -213,10 +252,34 @@ class LocalCollector:
                 "local meter time %s does not exist in Brussels (spring-forward gap)",
                 raw_time,
             )
-        clock = self._clocks.setdefault(meter_id, MeterClock())
-        moment = clock.resolve(naive.strftime("%y%m%d%H%M%S"), received_at)
+        clock = self._clock_of(meter_id)
+        expected = self.clock.expected(mono, host)
+        tentative = False
+        if expected is None and len(utc_candidates(naive)) > 1:
+            # The repeated autumn hour, and no meter clock course to tell which of its two
+            # instants this is: a guess (the reading after the previous one, or the host's
+            # instant when the host agrees with one of them), or nothing at all.
+            near_host = [c for c in utc_candidates(naive)
+                         if abs((c - host).total_seconds()) <= BOUND_S]
+            if clock.last is None and not near_host:
+                self.problems.report(
+                    "local_meter_time_ambiguous",
+                    "local meter time %s falls in the repeated autumn hour and nothing tells "
+                    "which of its two instants it is; meter point skipped", raw_time,
+                )
+                return None
+            tentative = True
+        moment = clock.resolve(naive.strftime("%y%m%d%H%M%S"), host, expected)
         if clock.last is not None and moment == clock.last:
             return None  # the same reading again: already written
+        refused = self.clock.observe(moment, mono, host, tentative)
+        if refused is not None:
+            self.problems.report(
+                "local_meter_time_implausible",
+                "local meter time %s refused (%s); meter point skipped",
+                raw_time, refused,
+            )
+            return None
         if clock.last is not None and moment < clock.last:
             self.problems.report(
                 "local_meter_time_backwards",
@@ -228,6 +291,16 @@ class LocalCollector:
         clock.last = moment
         tags = {"installation": self.installation, "meter_id": meter_id}
         return Point.make("meter", tags, meter_fields(meter), moment)
+
+    def _clock_of(self, meter_id: str) -> MeterClock:
+        """The meter's clock; the least recently seen of more than `MAX_METERS` is forgotten."""
+        clock = self._clocks.get(meter_id)
+        if clock is None:
+            clock = self._clocks[meter_id] = MeterClock()
+            while len(self._clocks) > MAX_METERS:
+                self._clocks.popitem(last=False)
+        self._clocks.move_to_end(meter_id)
+        return clock
 
     @property
     def last_meter_times(self) -> dict[str, datetime]:

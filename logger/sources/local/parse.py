@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from logger.core.point import Point
+from logger.core.point import Point, tag_problem
 from logger.core.problems import Problems
 from logger.sources.values import flag, kw_to_w, number, snake
 
@@ -159,6 +159,15 @@ def device_points(
                     "local %s: a device without id or localid was skipped: %.200r",
                     kind,
                     device,
+                )
+            continue
+        bad = next((v for v in (ident, localid) if v is not None and tag_problem(v)), None)
+        if bad is not None:
+            if problems is not None:
+                problems.report(
+                    f"local_{kind}_bad_id",
+                    "local %s: a device whose id %.60r cannot be a tag (%s) was skipped",
+                    kind, bad, tag_problem(bad),
                 )
             continue
         tags = {"installation": installation, "device_id": ident or localid, "localid": localid}

@@ -75,6 +75,7 @@ class P1Decoder:
         max_buffer: int = MAX_BUFFER_CHARS,
         last_time: datetime | None = None,
         on_valid: Callable[[P1Reading], None] | None = None,
+        accept: Callable[[P1Reading], bool] | None = None,
     ) -> None:
         if every < 1:
             raise ValueError("every must be >= 1")
@@ -85,6 +86,9 @@ class P1Decoder:
         self.buffer = BoundedTelegramBuffer(max_buffer)
         self.stats = DecoderStats()
         self.on_valid = on_valid
+        # A last say on a valid telegram (the service checks its time against the meter clock's
+        # course); False skips it, and the callback has counted why.
+        self.accept = accept
         self._last_bucket: int | None = None
         if last_time is not None:
             self._last_bucket = int(last_time.timestamp()) // every
@@ -194,7 +198,7 @@ class P1Decoder:
     def handle(self, text: str) -> list[Point]:
         """Points from one framed telegram after the rate rule and change tracking."""
         reading = self.parse(text)
-        if reading is None:
+        if reading is None or (self.accept is not None and not self.accept(reading)):
             return []
         self.stats.valid += 1
         self.stats.last_time = reading.time
