@@ -3,9 +3,9 @@
 The source (`logger.sources.local`) returns points; here they are put into the outbox, together
 with the facts `status` shows (each endpoint's state, the last sample) and the meter clocks,
 which are restored at the next start so a repeated meter time is never written twice. The points
-are not committed here: InfluxDB usually confirms them within a second, and then they never
-touch the SD card; the outbox commits those it has not confirmed within `commit_interval` (the
-durability promise in README and `logger.outbox.store`).
+are not committed here: the service gives InfluxDB a moment to confirm them (then they never
+touch the SD card) and commits those it has not (`Service.settle`, the durability promise in
+README and docs/durability.md).
 """
 
 from __future__ import annotations
@@ -43,15 +43,16 @@ class LocalJob:
             clock=clock,
         )
         self.devices = DeviceTypes(outbox)  # warnings that matter, see logger/app/alerts.py
-        self.clock = ClockSkew(outbox, "local")
+        self.skew = ClockSkew(outbox, "local")
         self.polls = 0
         self.task: asyncio.Task[object] | None = None  # the poll in flight, for shutdown
 
     def _restore_meter_times(self) -> dict[str, datetime]:
         return meter_times_from_meta(self.outbox.stats().meta)
 
-    async def poll(self) -> None:
-        """One local poll; its points go into the outbox (memory first, see the module doc)."""
+    async def poll(self) -> list[str]:
+        """One local poll; its points go into the outbox (memory first, see the module doc).
+        Returns their identities, which the service settles (`Service.settle`)."""
         self.task = asyncio.current_task()
         try:
             result = await asyncio.wait_for(
@@ -59,7 +60,7 @@ class LocalJob:
             )
         except TimeoutError:
             log.warning("local poll took longer than its timeout; skipped")
-            return
+            return []
         finally:
             self.task = None
         self.polls += 1
@@ -74,8 +75,9 @@ class LocalJob:
              for meter_id, moment in self.collector.last_meter_times.items()}))
         if result.meter_time is not None:
             self.outbox.set_meta(keys.LAST_SAMPLE_LOCAL_METER_TIME, result.meter_time.isoformat())
-            self.clock.observe(result.meter_time, datetime.now(UTC))
+            self.skew.observe(result.meter_time, datetime.now(UTC))
         self._observe_device_types(result)
+        return [point.identity for point in result.points]
 
     def _observe_device_types(self, result: PollResult) -> None:
         present, absent = [], []

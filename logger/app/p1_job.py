@@ -34,7 +34,7 @@ class P1Job:
     """The P1 reader as a supervised task writing into the outbox."""
 
     def __init__(self, settings: Settings, outbox: Outbox, clock: ClockTrust | None = None,
-                 after_put: Callable[[], None] | None = None) -> None:
+                 after_put: Callable[[], object] | None = None) -> None:
         p1 = settings.p1
         self.outbox = outbox
         self.after_put = after_put  # the service delivers new points at once (nudge_flush)
@@ -63,7 +63,7 @@ class P1Job:
         )
         self.task: asyncio.Task[None] | None = None
         self.consent = CaptarConsent(outbox)  # warnings that matter, see logger/app/alerts.py
-        self.clock = ClockSkew(outbox, "P1")
+        self.skew = ClockSkew(outbox, "P1")  # the host clock against the meter's, warned
         self.last_valid_at: float | None = None  # time.monotonic() of the last valid telegram
         self.restarts = 0
         self._recent: deque[float] = deque()
@@ -94,7 +94,7 @@ class P1Job:
         self._trim_rate(now)
         fields = reading.point.field_dict if reading.point is not None else {}
         self.consent.observe("captar_month_max_w" in fields)
-        self.clock.observe(reading.time, datetime.now(UTC))
+        self.skew.observe(reading.time, datetime.now(UTC))
 
     def _trim_rate(self, now: float) -> None:
         while self._recent and self._recent[0] < now - 60:

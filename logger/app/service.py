@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # imported where used: dsmr_parser (P1) and the cloud client 
 log = get_logger(__name__)
 
 SHUTDOWN_FLUSH_SECONDS = 5.0
+SETTLE_WAIT = 1.0  # seconds a finished poll waits for InfluxDB before committing
 FLUSH_BUDGET_FACTOR = 2.0  # one flush may take this many [influx] timeouts (at least 1 s)
 CLOCK_JUMP_SECONDS = 2.0  # a wall-clock step at least this large reschedules every job
 LEDGER_FIRST_DELAY = 30.0  # the first ledger update after start: migrations and a flush first
@@ -113,19 +114,41 @@ class Service:
     async def poll_local(self) -> None:
         """One local poll (see `logger.app.local_job`); nothing new once stopping."""
         if self.local is not None and not self._stopping.is_set():
-            await self.local.poll()
-            self.nudge_flush()
+            await self.settle(await self.local.poll())
 
-    def nudge_flush(self) -> None:
+    async def settle(self, identities: list[str]) -> None:
+        """A finished poll's points are confirmed by InfluxDB or committed, never only in
+        memory: a kill -9 after the poll loses none of its readings (docs/durability.md).
+        InfluxDB gets a moment to confirm them first (`SETTLE_WAIT`, at most half a poll
+        interval: a flush running already, then one that surely holds them), so while it is
+        healthy they still never touch the SD card; what it has not confirmed is committed."""
+        if not identities:
+            return
+        deadline = time.monotonic() + min(SETTLE_WAIT, self.settings.local.interval / 2)
+        for _ in range(2):
+            flush = self.nudge_flush()
+            if flush is None or not self.outbox.unconfirmed(identities):
+                break
+            done, _ = await asyncio.wait({flush}, timeout=max(0.0, deadline - time.monotonic()))
+            if not done:
+                break
+        if self.outbox.unconfirmed(identities):
+            self.outbox.commit(meta=False)
+
+    def nudge_flush(self) -> asyncio.Task[Any] | None:
         """Points just arrived: deliver them now instead of at the next flush tick, so they
         wait milliseconds, not up to a second, unconfirmed in memory, where a kill -9 would
         take them along (docs/durability.md). In its own task, so a slow InfluxDB never holds
-        up a poll; nothing while a flush runs (it takes them) or in backoff (`drain` says)."""
-        if self.delivery is None or self._stopping.is_set() or self._flush_task is not None:
-            return
+        up a poll; while a flush runs, that one takes them (and is returned); in backoff
+        `drain` says no at once. None without InfluxDB or once stopping."""
+        if self.delivery is None or self._stopping.is_set():
+            return None
+        if self._flush_task is not None:
+            return self._flush_task
         task = asyncio.create_task(self.flush(), name="flush-nudge")
         self._nudges.add(task)  # a reference, until it is done
         task.add_done_callback(self._nudges.discard)
+        return task
 
     @property
     def commit_tick(self) -> float:

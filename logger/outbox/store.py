@@ -8,9 +8,9 @@ memory never touches the disk. A point still unconfirmed when it has waited `com
 threshold (`COMMIT_AGE` of `commit_interval`) is committed, with every other pending point, in
 one transaction that is fsynced (`synchronous=FULL`). The durability promise, exact (README and
 docs/durability.md): a `kill -9` or a power cut loses only points received less than
-`commit_interval` seconds before it that InfluxDB had not confirmed; nothing else. Meta facts and
-counters ride along with point commits, or are committed on their own at most every
-`META_INTERVAL` seconds (and at `commit()`/`close()`), so `status` may be that much behind.
+`commit_interval` seconds before it that InfluxDB had not confirmed; nothing else (and the
+service commits a finished local poll's unconfirmed points at once: `unconfirmed`). Meta and
+counters ride along with point commits, or are committed alone at most every `META_INTERVAL`.
 
 The queue is keyed by point identity: putting a point whose identity is already waiting replaces
 the waiting line (InfluxDB would keep the last write anyway), so repeats never grow the queue.
@@ -157,6 +157,10 @@ class Outbox:
         for waiting in self._pending.values():
             return (self._clock() if now is None else now) - waiting.received
         return None
+
+    def unconfirmed(self, identities: Iterable[str]) -> bool:
+        """Whether any of these points is only in memory (neither confirmed nor committed)."""
+        return any(identity in self._pending for identity in identities)
 
     def set_meta(self, key: str, value: str) -> None:
         """Remember a small fact (last write, last sample time) with a later commit."""
@@ -310,10 +314,7 @@ class Outbox:
         return caught
 
     def _delete(self, by_id: Sequence[Row], by_identity: Sequence[Row]) -> None:
-        self.forget_bytes(self._delete_rows(by_id, by_identity))
-
-    def _delete_rows(self, by_id: Sequence[Row], by_identity: Sequence[Row]) -> int:
-        return delete_rows(self._db, self._replaced, by_id, by_identity)
+        self.forget_bytes(delete_rows(self._db, self._replaced, by_id, by_identity))
 
     # -- reading ----------------------------------------------------------------------
 
@@ -353,8 +354,7 @@ class Outbox:
         meta = dict(self._db.execute("SELECT key, value FROM meta"))
         meta.update(self._pending_meta)
         return OutboxStats(self.depth(), self.dead_letters.count(), self.bound.estimate,
-                           counters, meta,
-                           self.oldest_age())
+                           counters, meta, self.oldest_age())
 
     # -- plumbing ---------------------------------------------------------------------
 

@@ -1,16 +1,18 @@
 """The promise that pins the local poll's commit: a finished poll's points survive `kill -9`.
 
-`logger_kill_9_x20` allows the loss of what was fetched but not yet committed, so it stays green
-when the commit at the end of the local poll is removed. Here that allowance is taken away:
-the periodic outbox commit is pushed out of reach (`commit_interval = 60`) and no InfluxDB is
-configured (the outbox is the store), so the only thing that can make a reading durable before
-the kill is the poll's own commit. The logger is SIGKILLed at seeded random moments; right after
-each kill the outbox file is read. Every meter reading the simulator served more than
-`IN_FLIGHT_S` before the kill belongs to a finished poll and must be in it.
+`logger_kill_9_x20` allows the loss of points received less than `commit_interval` before the kill,
+so it stays green when a finished poll's points are left in memory. Here that allowance is taken
+away: the periodic outbox commit is pushed out of reach (`commit_interval = 60`: points wait 24 s
+before it takes them) and InfluxDB is configured but unreachable (nothing is ever confirmed;
+without any InfluxDB the outbox would be the store and commit every second), so the only thing that
+can make a reading durable before the kill is the service settling the poll (`Service.settle`:
+confirmed, else committed). The logger is SIGKILLed at seeded random moments; right after each kill
+the outbox file is read. Every meter reading the simulator served more than `IN_FLIGHT_S` before
+the kill belongs to a finished poll and must be in it.
 
 `IN_FLIGHT_S`: a reading is stamped with its second t and served during [t, t+1); the poll that
-fetched it finishes (all five endpoints answered, points put, commit) within well under a second
-on a healthy box; 1 s more is slack for a loaded CI machine.
+fetched it finishes (all five endpoints answered, points put, the flush refused, commit) within
+well under a second on a healthy box; 1 s more is slack for a loaded CI machine.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from harness import SimulatorProcess, wait_until
 from faults.accounting import GROUND_TRUTH, Accounting, identity_time, outbox_identities
 from faults.registry import scenario
 from faults.runner import logger_config, start_logger
+from logger.testbed.influxd import free_port
 
 KILLS = 5
 IN_FLIGHT_S = 2.0  # the reading's own second + 1 s for the poll to finish
@@ -45,7 +48,8 @@ def test_every_reading_of_a_finished_poll_survives_kill_9(tmp_path, accounting):
     seed = int(os.environ.get("JULLIX_FAULT_SEED", DEFAULT_SEED))
     rng = random.Random(seed)
     sim = SimulatorProcess(tmp_path, "--seed", "23")
-    config = logger_config(tmp_path, sim, {}, outbox={"commit_interval": 60.0})
+    unreachable = {"url": f"http://127.0.0.1:{free_port()}", "database": "jullix"}
+    config = logger_config(tmp_path, sim, unreachable, outbox={"commit_interval": 60.0})
     outbox = tmp_path / "outbox.sqlite"
     checked: set[int] = set()
     lost: list[int] = []
