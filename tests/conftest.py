@@ -19,6 +19,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,3 +95,24 @@ def private_v2_proxy(private_influxd: InfluxServer) -> Iterator[V2Proxy]:
     proxy = V2Proxy(private_influxd.url).start()
     yield proxy
     proxy.stop()
+
+
+# -- the fault scenarios' accounting, in the terminal summary (tests/faults/conftest.py) -------
+
+ACCOUNTING_PROPERTY = "accounting"
+_ACCOUNTING_LINES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the accounting lines where the summary is printed (the main process, also
+    under pytest-xdist, whose workers send their reports with the user properties)."""
+    if report.when == "teardown":
+        _ACCOUNTING_LINES.extend(str(value) for name, value in report.user_properties
+                                 if name == ACCOUNTING_PROPERTY)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _ACCOUNTING_LINES:
+        terminalreporter.section("fault scenario accounting")
+        for line in _ACCOUNTING_LINES:
+            terminalreporter.write_line(line)

@@ -2,25 +2,26 @@
 
 `accounting` collects each scenario's `Accounting` lines, prints them at once (visible with
 `pytest -s`) and again when the test ends, through `capsys.disabled()`, so CI logs show them
-without `-s`; the terminal summary repeats all of them at the end of the run.
+without `-s`. Each line is also a user property of the test's report, which pytest-xdist carries
+from its workers to the main process: the terminal summary there repeats all of them at the end
+of the run (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
+from conftest import ACCOUNTING_PROPERTY
 
 from faults.accounting import Accounting
 
-_ALL_LINES: list[str] = []
-
 
 class Report:
-    def __init__(self, scenario: str) -> None:
+    def __init__(self, scenario: str, properties: list[tuple[str, object]]) -> None:
         self.scenario = scenario
+        self.properties = properties
         self.started = time.monotonic()
         self.lines: list[str] = []
 
@@ -31,23 +32,16 @@ class Report:
         else:
             line = f"[accounting] {self.scenario}: {accounting}"
         self.lines.append(line)
-        _ALL_LINES.append(line)
+        self.properties.append((ACCOUNTING_PROPERTY, line))
         print(line, flush=True)
 
 
 @pytest.fixture
 def accounting(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
                ) -> Iterator[Report]:
-    report = Report(request.node.name)
+    report = Report(request.node.name, request.node.user_properties)
     yield report
     with capsys.disabled():
         print()
         for line in report.lines or [f"[accounting] {report.scenario}: no accounting recorded"]:
             print(line, flush=True)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _ALL_LINES:
-        terminalreporter.section("fault scenario accounting")
-        for line in _ALL_LINES:
-            terminalreporter.write_line(line)
