@@ -24,7 +24,7 @@ from logger.config import InfluxSettings
 from logger.sink import http
 from logger.sources.cloud.probe import probe
 
-SECRET = f"pw{uuid.uuid4().hex[:12]}"
+SECRET = "pw5e1c09a7d3b8"  # fixed: test ids carry it, and xdist workers must agree on them
 
 
 def cli(*args: str, umask: int = 0o022) -> subprocess.CompletedProcess:
