@@ -121,8 +121,9 @@ class Service:
         memory: a kill -9 after the poll loses none of its readings (docs/durability.md).
         InfluxDB gets a moment to confirm them first (`SETTLE_WAIT`, at most half a poll
         interval: a flush running already, then one that surely holds them), so while it is
-        healthy they still never touch the SD card; what it has not confirmed is committed."""
-        if not identities:
+        healthy they still never touch the SD card; what it has not confirmed is committed.
+        Once stopping, the stop's final drain takes them (the commit job runs until it ends)."""
+        if not identities or self._stopping.is_set():
             return
         deadline = time.monotonic() + min(SETTLE_WAIT, self.settings.local.interval / 2)
         for _ in range(2):
