@@ -46,6 +46,15 @@ def test_durations_in_seconds():
 
 def test_a_bad_retention_in_the_config_names_the_key(tmp_path):
     path = tmp_path / "config.toml"
+    path.write_text('[influx]\nraw_retention = "a long time"\n')
+    with pytest.raises(ConfigError, match=r"\[influx\] raw_retention: .*INF"):
+        load_settings(path)
+
+
+def test_the_raw_retention_may_also_be_written_by_its_older_name(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[influx]\nretention = "400d"\n')
+    assert load_settings(path).influx.raw_retention == "400d"
     path.write_text('[influx]\nretention = "a long time"\n')
     with pytest.raises(ConfigError, match=r"\[influx\] retention: .*INF"):
         load_settings(path)
@@ -54,7 +63,7 @@ def test_a_bad_retention_in_the_config_names_the_key(tmp_path):
 def test_new_keys_have_their_defaults():
     influx = Settings().influx
     assert influx.auto_migrate is True
-    assert influx.retention == "INF"
+    assert influx.raw_retention == "INF"
 
 
 @pytest.mark.parametrize(
@@ -105,7 +114,8 @@ def test_migrate_on_an_empty_influxdb_dry_run_then_apply_then_nothing(
     tmp_path, private_influxd, capsys
 ):
     server = private_influxd
-    config = config_file(tmp_path, {"url": server.url, "database": "energy", "retention": "52w"})
+    config = config_file(tmp_path, {"url": server.url, "database": "energy",
+                                    "raw_retention": "52w"})
     assert "energy" not in server.databases()
 
     assert main(["migrate", "--dry-run", "-c", str(config)]) == 0

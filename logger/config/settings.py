@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from logger.config.credentials import CredentialsSource
@@ -89,16 +89,17 @@ class InfluxSettings(Section):
     retention_policy: str = ""
     timeout: float = Field(10.0, gt=0.0, le=300.0)
     batch_size: int = Field(5000, ge=1, le=100_000)
-    # Migrations (logger/sink/migrator.py): applied when `run` starts; how long data is kept.
+    # Migrations (logger/sink/migrator.py): applied when `run` starts; how long the raw series
+    # are kept (the ledger has its own, `[ledger] retention`). `retention` is the older name.
     auto_migrate: bool = True
-    retention: str = "INF"
+    raw_retention: str = Field("INF", validation_alias=AliasChoices("raw_retention", "retention"))
 
     @field_validator("url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.strip().rstrip("/")
 
-    @field_validator("retention")
+    @field_validator("raw_retention")
     @classmethod
     def _check_retention(cls, value: str) -> str:
         return normalise_retention(value)

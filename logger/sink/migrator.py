@@ -58,7 +58,7 @@ class Migration:
     apply: Callable[[MigrationContext, bool], Awaitable[list[str]]]
     module: str
     # Optional: the settings the migration depends on, as a string. When it differs from the
-    # recorded one (say `[influx] retention` changed), the migration is applied again.
+    # recorded one (say `[influx] raw_retention` changed), the migration is applied again.
     settings_key: Callable[[MigrationContext], str] | None = None
 
 
@@ -179,7 +179,7 @@ async def run_migrations(
         return report
     database, rp = query_target(settings)
     ctx = MigrationContext(
-        settings, report.server, InfluxQL(settings), database, rp, settings.retention,
+        settings, report.server, InfluxQL(settings), database, rp, settings.raw_retention,
         ledger=ledger,
     )
     done: list[str] = []
