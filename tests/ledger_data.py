@@ -45,8 +45,8 @@ class History:
 
 
 def simulate(start: datetime, end: datetime, step: int = 60, seed: int = 3,
-             features: InstallationFeatures | None = None, local_meter: bool = False
-             ) -> History:
+             features: InstallationFeatures | None = None, local_meter: bool = False,
+             installation: str = INSTALLATION) -> History:
     """Every `step` seconds a telegram and an inverter/battery poll; truth every 900 s.
 
     `local_meter`: the local API's `meter` instead of the telegram (float32 registers, as the
@@ -54,7 +54,7 @@ def simulate(start: datetime, end: datetime, step: int = 60, seed: int = 3,
     features = features or InstallationFeatures(charger=True)
     model = HouseModel(seed, features, start)
     printer = TelegramPrinter(features, seed)
-    decoder = P1Decoder(INSTALLATION, every=step)
+    decoder = P1Decoder(installation, every=step)
     printer.observe(model.snapshot())
     history = History(inverter_id=model.inverter_id)
     stop = int(end.timestamp())
@@ -66,14 +66,14 @@ def simulate(start: datetime, end: datetime, step: int = 60, seed: int = 3,
         received = snap.utc
         if local_meter:
             fields = meter_fields(as_float32(meter_payload(snap, features)))
-            tags = {"installation": INSTALLATION, "meter_id": features.meter_id}
+            tags = {"installation": installation, "meter_id": features.meter_id}
             points = [p for p in [Point.make("meter", tags, fields, received)] if p]
         else:
             points = decoder.feed(printer.render(snap))
         points += device_points("solar", solar_payload(snap, features, model.inverter_id),
-                                INSTALLATION, received)
+                                installation, received)
         points += device_points("battery", battery_payload(snap, features, model.inverter_id),
-                                INSTALLATION, received)
+                                installation, received)
         history.lines += [p.to_line() for p in points]
         if snap.t % 900 == 0:
             gas = printer.gas
