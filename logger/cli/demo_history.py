@@ -11,12 +11,17 @@ through the outbox into InfluxDB like logged data, and the ledger is built from 
 
 from __future__ import annotations
 
+import textwrap
+import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
 
 from logger.app.delivery import Delivery, deliver_all
 from logger.config import Settings
+from logger.core.belgian_time import brussels_day, day_bounds, parse_bound
 from logger.core.point import Point
+from logger.ledger.periods import DAY, HOUR
 from logger.outbox import Outbox
 from logger.sink.gate import SinkGate
 from logger.sink.targets import ledger_influx, make_routed_writer
@@ -32,6 +37,8 @@ from logger.testbed.simulator.model import HouseModel, InstallationFeatures, Sna
 from logger.testbed.simulator.telegram import TelegramPrinter
 
 DELIVERY_TIMEOUT = 300.0
+REPLAY_STEP = 60  # seconds between replayed readings (within the ledger's default gap)
+PAD_S = 300  # replayed before and after the day, so both its boundaries have readings
 
 
 def replay(start: datetime, end: datetime, step: int, seed: int, features: InstallationFeatures,
@@ -81,3 +88,44 @@ async def load(settings: Settings, points: list[Point]) -> int:
         return drained.written
     finally:
         outbox.close()
+
+
+async def report_of_a_replayed_day(settings: Settings, features: InstallationFeatures, seed: int,
+                                   seconds: float, out: TextIO) -> None:
+    """Replay yesterday (Belgian day), build its ledger with the `ledger` command's function and
+    print `jullix-logger report --day <yesterday>` through the report command's own code."""
+    from rich.console import Console
+
+    from logger.app.ledger_job import build_history
+    from logger.cli import ledger, report
+
+    day = brussels_day(int(time.time())) - timedelta(days=1)
+    start, end = day_bounds(day)
+    out.write("\n" + textwrap.fill(
+        f"the energy ledger and `report`: a {seconds:g}-second run completes no quarter-hour "
+        "(the ledger writes a period once a reading exists at or after its end), so the demo "
+        f"replays the simulator's house model (seed {seed}) over yesterday, {day}: a P1 telegram "
+        "and an inverter/battery poll every minute, decoded by the logger's own parsers and "
+        "written through the outbox like logged data. That replay starts the model afresh, so "
+        "its meter registers do not run on into the live run's; the ledger below is built for "
+        "the replayed day only.", width=96) + "\n")
+    out.flush()
+    points = [p for _, _, step_points in replay(
+        datetime.fromtimestamp(start - PAD_S, UTC), datetime.fromtimestamp(end + PAD_S, UTC),
+        REPLAY_STEP, seed, features, settings.installation) for p in step_points]
+    written = await load(settings, points)
+    out.write(f"  replayed {day}: {len(points)} points, {written} written to InfluxDB\n")
+    out.write(f"\n$ jullix-logger ledger --since {day} --until {day}\n")
+    since, until = parse_bound(day.isoformat()), parse_bound(day.isoformat(), end=True)
+    result = await build_history(settings, since, until, dry_run=False)
+    for line in ledger.summary(result, dry_run=False):
+        out.write(line + "\n")
+    out.write(f"\n$ jullix-logger report --day {day}\n")
+    out.flush()
+    rows, totals, peaks = await report.fetch(settings, start, end, HOUR, DAY)
+    report.render(Console(file=out, width=100), day.isoformat(), HOUR, rows, totals, peaks)
+    out.write("\n" + textwrap.fill(
+              "Today's live minutes are in the raw measurements above; their quarter-hours "
+              "are still running, so the ledger has none of them yet: the service writes each "
+              "once a reading exists at or after its end (`jullix-logger report --day "
+              "<today>` then shows them).", width=96) + "\n")
