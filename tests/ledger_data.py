@@ -1,24 +1,16 @@
 """A simulated installation's history for the ledger tests: P1 telegrams (printed by the
 simulator, decoded by the product's P1 decoder), inverter and battery polls (the simulator's local
 API payloads, parsed by the product's local parser), and the ground truth: the model's
-integer-joule counters at every quarter-hour boundary, floored to each register's resolution."""
+integer-joule counters at every quarter-hour boundary, floored to each register's resolution.
+The readings are the demo's replay (`logger.cli.demo_history.replay`): one implementation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from logger.core.point import Point
-from logger.sources.local.parse import device_points, meter_fields
-from logger.sources.p1.decoder import P1Decoder
-from logger.testbed.simulator.local_api import (
-    as_float32,
-    battery_payload,
-    meter_payload,
-    solar_payload,
-)
+from logger.cli.demo_history import replay
 from logger.testbed.simulator.model import HouseModel, InstallationFeatures
-from logger.testbed.simulator.telegram import TelegramPrinter
 
 INSTALLATION = "test"
 
@@ -45,35 +37,16 @@ class History:
 
 
 def simulate(start: datetime, end: datetime, step: int = 60, seed: int = 3,
-             features: InstallationFeatures | None = None, local_meter: bool = False
-             ) -> History:
+             features: InstallationFeatures | None = None, local_meter: bool = False,
+             installation: str = INSTALLATION) -> History:
     """Every `step` seconds a telegram and an inverter/battery poll; truth every 900 s.
 
     `local_meter`: the local API's `meter` instead of the telegram (float32 registers, as the
     box serves them, through the product's parser)."""
     features = features or InstallationFeatures(charger=True)
-    model = HouseModel(seed, features, start)
-    printer = TelegramPrinter(features, seed)
-    decoder = P1Decoder(INSTALLATION, every=step)
-    printer.observe(model.snapshot())
-    history = History(inverter_id=model.inverter_id)
-    stop = int(end.timestamp())
-    while model.t < stop:
-        snap = model.advance_by(1)
-        printer.observe(snap)
-        if snap.t % step:
-            continue
-        received = snap.utc
-        if local_meter:
-            fields = meter_fields(as_float32(meter_payload(snap, features)))
-            tags = {"installation": INSTALLATION, "meter_id": features.meter_id}
-            points = [p for p in [Point.make("meter", tags, fields, received)] if p]
-        else:
-            points = decoder.feed(printer.render(snap))
-        points += device_points("solar", solar_payload(snap, features, model.inverter_id),
-                                INSTALLATION, received)
-        points += device_points("battery", battery_payload(snap, features, model.inverter_id),
-                                INSTALLATION, received)
+    history = History(inverter_id=HouseModel(seed, features, start).inverter_id)
+    for snap, printer, points in replay(start, end, step, seed, features, installation,
+                                        local_meter):
         history.lines += [p.to_line() for p in points]
         if snap.t % 900 == 0:
             gas = printer.gas

@@ -6,11 +6,16 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta
 
 import pytest
 from harness import ROOT, SimulatorProcess, write_config
+from ledger_data import simulate
 
+from logger.cli.demo_history import PAD_S
+from logger.core.belgian_time import BRUSSELS
 from logger.testbed.influxd import free_port
+from logger.testbed.simulator.model import InstallationFeatures
 
 SUBCOMMANDS = ["run", "check", "status", "export", "simulate", "demo"]
 
@@ -118,3 +123,22 @@ def test_demo_logs_all_three_sources_and_repairs_its_own_gap_from_the_cloud(tmp_
     for measurement in ("meter", "solar", "battery", "charger", "plug", "power_flow", "p1",
                         "p1_peak", "p1_mbus"):
         assert f"\n{measurement}" in result.stdout
+    # It ends with the ledger's `report` of a replayed day (yesterday), hour by hour, whose
+    # total import is the simulator's own: its meter's integer-joule counters at the day's two
+    # midnights (demo seed 1, every device type), floored to the register's 1 Wh.
+    day = re.search(r"\$ jullix-logger report --day (\S+)", result.stdout).group(1)
+    assert "1 day(s) computed (0 with estimated values), 1 month(s)" in result.stdout
+    table = result.stdout.split(f"$ jullix-logger report --day {day}", 1)[1]
+    assert len(re.findall(r"^\s+\d\d:00\s", table, re.M)) in (23, 24, 25)
+    total_import = float(re.search(r"^\s+total\s+(\d+\.\d{3})\s", table, re.M).group(1))
+    midnight = datetime.fromisoformat(day).replace(tzinfo=BRUSSELS)
+    # The model's course depends on where it starts: where the demo's replay starts.
+    truth = simulate(midnight - timedelta(seconds=PAD_S), midnight + timedelta(days=1, seconds=1),
+                     step=300, seed=1,
+                     features=InstallationFeatures(charger=True, plug=True), installation="demo")
+    start, end = (truth.truth[int(t.timestamp())] for t in (
+        midnight, datetime.combine(midnight.date() + timedelta(days=1), datetime.min.time(),
+                                   BRUSSELS)))
+    assert total_import * 1000 == pytest.approx(sum(end.import_wh) - sum(start.import_wh),
+                                                abs=0.5)
+    assert "Highest quarter-hour demand" in table and "still running" in table

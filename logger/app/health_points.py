@@ -41,6 +41,8 @@ def health_fields(snap: Snapshot) -> dict[str, float | None]:
     for (source, _), value in snap.accepted().items():
         name = f"points_accepted_{source}"
         fields[name] = (fields.get(name) or 0.0) + value
+    lag = snap.ledger_lag_s
+    fields["ledger_lag_s"] = None if lag is None else round(lag, 1)
     gaps_open = snap.backfill_gaps_open
     fields["backfill_gaps_open"] = None if gaps_open is None else float(gaps_open)
     if snap.p1_enabled:

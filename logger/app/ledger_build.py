@@ -51,6 +51,7 @@ class BuildReport:
     points: int = 0
     estimated_days: int = 0
     resets: int = 0
+    newest_end: int | None = None  # end of the newest complete period computed (ledger lag)
     peaks: list[MonthPeak] = field(default_factory=list)
     rows: list[PeriodRow] = field(default_factory=list)  # kept only when asked (tests, report)
 
@@ -101,6 +102,7 @@ class LedgerBuilder:
         quarters, hours, days = day_rows(span, start, end, first if first != start else None)
         points: list[Point] = []
         for row in (*quarters, *hours, *days):
+            report.newest_end = max(report.newest_end or row.end, row.end)
             row.profile_points = sum(n for q, n in inputs.cloud_points.items()
                                      if row.start <= q < row.end)
             points += row_points(row, self.installation)

@@ -37,6 +37,16 @@ GRID_FIELD = "energy_import_t1_kwh"
 DELIVERY_TIMEOUT = 600.0
 
 
+def note_newest(outbox: Outbox, report: BuildReport) -> None:
+    """Remember the end of the newest complete period computed (`ledger_lag_s` in /metrics and
+    `_jullix_health`, `status`): never moves back, so a rebuild of old history leaves it."""
+    if report.newest_end is None:
+        return
+    stored = outbox.get_meta(keys.LEDGER_NEWEST_END)
+    if stored is None or not stored.isdigit() or int(stored) < report.newest_end:
+        outbox.set_meta(keys.LEDGER_NEWEST_END, str(report.newest_end))
+
+
 def make_reads(settings: Settings, ql: InfluxQL) -> LedgerReads:
     return LedgerReads(ql, settings.installation, ledger_from(settings),
                        int(settings.ledger.page_hours * 3600))
@@ -129,6 +139,7 @@ class LedgerJob:
             self.outbox.commit()
             raise
         self.runs += 1
+        note_newest(self.outbox, report)
         self.outbox.set_meta(keys.LEDGER_LAST_RUN, f"{stamp}: {len(days)} day(s), "
                              f"{report.points} points")
         self.outbox.set_meta(keys.LEDGER_LAST_ERROR, "")
@@ -191,6 +202,8 @@ async def build_history(settings: Settings, since: datetime | None, until: datet
         report = await builder.run(days, progress)
         result = BuildResult(report, len(days))
         if outbox is not None:
+            note_newest(outbox, report)
+            outbox.commit()
             delivery = Delivery(outbox, make_routed_writer(settings), settings.influx.batch_size)
             try:
                 drained = await deliver_all(outbox, gate, delivery, DELIVERY_TIMEOUT)

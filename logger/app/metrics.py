@@ -37,6 +37,10 @@ class SnapshotCollector(Collector):
         yield from self._outbox()
         yield from self._sources()
         yield from self._cloud()
+        if snap.ledger_lag_s is not None:
+            yield _gauge("ledger_lag_seconds", "seconds since the end of the newest complete "
+                         "period (quarter-hour, hour, day) the energy ledger computed",
+                         snap.ledger_lag_s)
         warnings = GaugeMetricFamily(f"{NAMESPACE}_warning",
                                      "1 for each warning that holds (see `status`)",
                                      labels=["kind"])

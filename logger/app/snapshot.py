@@ -84,6 +84,17 @@ class Snapshot:
         return int(value) if value and value.isdigit() else None
 
     @property
+    def ledger_lag_s(self) -> float | None:
+        """Seconds from the end of the newest complete period the ledger computed to `at`;
+        None before the ledger computed any. It grows when the ledger job stalls or fails and
+        when the meter's readings stop (no period can complete): what a stale-ledger alert
+        wants. Points still waiting in the outbox are the outbox's own metrics."""
+        value = self.meta.get(keys.LEDGER_NEWEST_END)
+        if not value or not value.isdigit():
+            return None
+        return max(0.0, self.at - int(value))
+
+    @property
     def last_write_at(self) -> float | None:
         value = self.meta.get(keys.LAST_WRITE_OK)
         try:

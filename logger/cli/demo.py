@@ -9,7 +9,9 @@ Where the data goes, in order of preference: the InfluxDB given on the command l
 config (when it answers), one answering on 127.0.0.1:8086 (database `jullix_demo`), a private
 `influxd` started in a temp dir (when the binary is installed), else the embedded outbox store.
 Then it prints what was logged, and where the embedded store (the outbox) lies, with the
-commands that export it and show its status.
+commands that export it and show its status. It ends with the energy ledger's `report` of a
+simulated day (`demo_history`): a run of seconds completes no quarter-hour, so the simulator's
+model is replayed over yesterday first.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from logger.app.backfill.command import backfill_by_hand
+from logger.cli.demo_history import report_of_a_replayed_day
 from logger.cli.logs import setup_logging
 from logger.config import (
     BackfillSettings,
@@ -151,6 +154,7 @@ async def run_demo(args: argparse.Namespace) -> int:
                 await _backfill(settings, out)
         finally:
             await simulator.stop()
+        features = simulator.config.features()
         if influx.configured:
             rows = await _summary_from_influx(influx)
             flows = await _power_flow_sources(influx)
@@ -165,6 +169,11 @@ async def run_demo(args: argparse.Namespace) -> int:
         out.write(f"\nsimulator served {served} distinct meter readings; "
                   f"{meter_points} meter points logged\n")
         _print_store(settings, workdir, influx.configured, out)
+        if influx.configured:
+            await report_of_a_replayed_day(settings, features, args.seed, args.seconds, out)
+        else:
+            out.write("\n(no `report`: the energy ledger is computed from InfluxDB, and none "
+                      "was found)\n")
         if where.startswith("a private influxd"):
             out.write("(the private influxd and what it holds go away with the demo: give "
                       "--influx-url to keep the data in a lasting InfluxDB)\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Any
 
 from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from
 from logger.cli.logs import setup_logging
@@ -48,19 +49,28 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         stop_progress()
+    for line in summary(result, args.dry_run):
+        print(line)
+    return EXIT_OK
+
+
+def summary(result: Any, dry_run: bool) -> list[str]:
+    """What a build did: days, months, points, the capacity-tariff peaks, the delivery."""
     report = result.report
-    print(f"{report.days} day(s) computed ({report.estimated_days} with estimated values), "
-          f"{report.months} month(s), {report.points} ledger points"
-          + (" (dry run: nothing written)" if args.dry_run else ""))
+    lines = [f"{report.days} day(s) computed ({report.estimated_days} with estimated values), "
+             f"{report.months} month(s), {report.points} ledger points"
+             + (" (dry run: nothing written)" if dry_run else "")]
     if report.resets:
-        print(f"{report.resets} counter reset(s) or meter swap(s): see the log and `status`")
+        lines.append(f"{report.resets} counter reset(s) or meter swap(s): see the log and "
+                     "`status`")
     for peak in report.peaks:
         meter = ("meter: none" if peak.meter_peak_w is None else
                  f"meter {peak.meter_peak_w:.0f} W ({peak.meter_diff_w:+.0f} W)")
         flag = "  DISAGREES" if peak.disagrees else ""
-        print(f"  {local_label(peak.start, MONTH)} peak {peak.peak_w:.0f} W, billed "
-              f"{peak.billed_w:.0f} W, 12-month mean {peak.mean_12m_w:.0f} W, {meter}{flag}")
-    if not args.dry_run:
-        print(f"delivered to InfluxDB: {result.delivered} points; waiting in the outbox: "
-              f"{result.left}" + (" (the service delivers them)" if result.left else ""))
-    return EXIT_OK
+        lines.append(f"  {local_label(peak.start, MONTH)} peak {peak.peak_w:.0f} W, billed "
+                     f"{peak.billed_w:.0f} W, 12-month mean {peak.mean_12m_w:.0f} W, "
+                     f"{meter}{flag}")
+    if not dry_run:
+        lines.append(f"delivered to InfluxDB: {result.delivered} points; waiting in the outbox: "
+                     f"{result.left}" + (" (the service delivers them)" if result.left else ""))
+    return lines

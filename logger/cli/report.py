@@ -74,7 +74,7 @@ def _kwh(value: Any, estimated: bool, decimals: int = 3) -> str:
     return f"{'~' if estimated else ''}{value:.{decimals}f}"
 
 
-async def _fetch(settings: Any, start: int, end: int, period: str, total: str
+async def fetch(settings: Any, start: int, end: int, period: str, total: str
                  ) -> tuple[list[Any], list[Any], dict[int, Any]]:
     from logger.app.ledger_job import make_reads
     from logger.ledger.points import ENERGY, PEAK
@@ -94,9 +94,7 @@ async def _fetch(settings: Any, start: int, end: int, period: str, total: str
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     from logger.sink.influxql import QueryError
 
@@ -111,11 +109,19 @@ def run(args: argparse.Namespace) -> int:
         print("the report reads the ledger from InfluxDB: [influx] url is empty")
         return EXIT_FAILED
     try:
-        rows, totals, peaks = asyncio.run(_fetch(settings, start, end, period, total))
+        rows, totals, peaks = asyncio.run(fetch(settings, start, end, period, total))
     except QueryError as exc:
         print(f"report failed: {exc}")
         return EXIT_FAILED
-    console = Console()
+    return render(Console(), title, period, rows, totals, peaks)
+
+
+def render(console: Any, title: str, period: str, rows: list[Any], totals: list[Any],
+           peaks: dict[int, Any]) -> int:
+    """The table and the capacity-tariff lines (also what the demo ends with)."""
+    from rich import box
+    from rich.table import Table
+
     if not rows:
         console.print(f"No ledger for {title} yet: `jullix-logger ledger --since ...` builds "
                       "it from history; the service keeps it current.")

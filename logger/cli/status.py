@@ -101,7 +101,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
         out.write("influx        not configured: the outbox is the store\n")
     if settings.p1.enabled or keys.P1_STATE in meta:
         _print_p1(meta, stats.counters, out)
-    if keys.LEDGER_LAST_RUN in meta or keys.LEDGER_LAST_ERROR in meta:
+    if {keys.LEDGER_LAST_RUN, keys.LEDGER_LAST_ERROR, keys.LEDGER_NEWEST_END} & meta.keys():
         _print_ledger(meta, stats.counters, out)
     out.write("last sample per source\n")
     samples = sorted((k.removeprefix(keys.LAST_SAMPLE_PREFIX), v) for k, v in meta.items()
@@ -159,6 +159,10 @@ def _print_p1(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> No
 def _print_ledger(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> None:
     """The energy ledger's last update, counter resets and capacity-peak disagreements."""
     out.write(f"ledger        last update {meta.get(keys.LEDGER_LAST_RUN, 'never')}\n")
+    newest = meta.get(keys.LEDGER_NEWEST_END, "")
+    if newest.isdigit():
+        out.write(f"  newest      complete period ends {moment_and_age(int(newest))} "
+                  "(the ledger lag)\n")
     if meta.get(keys.LEDGER_LAST_ERROR):
         out.write(f"  error       {meta[keys.LEDGER_LAST_ERROR]}\n")
     resets = counters.get(keys.LEDGER_COUNTER_RESET, 0)

@@ -84,6 +84,8 @@ def write_errors(kind: str) -> str:
 
 LEDGER_LAST_RUN = "ledger.last_run"  # ISO time of the last update and what it did
 LEDGER_LAST_ERROR = "ledger.last_error"  # why the last update failed ("" when it worked)
+LEDGER_NEWEST_END = "ledger.newest_end"  # epoch s: end of the newest complete period computed
+# (quarter-hour, hour or day; by the service or `jullix-logger ledger`): the ledger lag's base
 LEDGER_LAST_RESET = "ledger.last_reset"  # the newest counter reset / meter swap seen
 LEDGER_PEAK_MISMATCH = "ledger.peak_mismatch"  # the newest month whose peak disagrees
 LEDGER_COUNTER_RESET = "ledger_counter_reset"  # counter: resets and meter swaps (a problem kind)
