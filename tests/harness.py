@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
@@ -130,3 +131,14 @@ def served_utc_seconds(readings: Iterable[dict[str, Any]]) -> list[int]:
     from datetime import datetime
 
     return [int(datetime.fromisoformat(r["utc"]).timestamp()) for r in readings]
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """(status, body) of a GET on loopback; (0, the reason) when nothing listens (yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except urllib.error.URLError as exc:
+        return 0, str(exc)

@@ -23,8 +23,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from harness import ROOT, Process, SimulatorProcess, wait_until, write_config
+from harness import ROOT, Process, SimulatorProcess, http_get, wait_until, write_config
 from ledger_data import simulate
 
 from logger.testbed.influxd import InfluxServer, free_port
@@ -175,14 +173,6 @@ def cli(*args: str) -> str:
     return done.stdout
 
 
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except urllib.error.URLError as exc:  # not listening (yet)
-        return 0, str(exc)
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +208,7 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
     base = f"http://127.0.0.1:{http_port}"
     try:
         start = int(time.time()) - 600  # a "last 15 minutes" view: M-Bus captures are older
-        wait_until(lambda: get(base + "/healthz")[0] == 200, 30, what="the endpoint")
+        wait_until(lambda: http_get(base + "/healthz")[0] == 200, 30, what="the endpoint")
         time.sleep(6)
         sim.set_faults(down_seconds=6)  # the gap the backfill repairs (threshold: 3 s)
         time.sleep(10)
@@ -229,9 +219,9 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
         time.sleep(1.5)
         status_before = cli("status", "-c", str(config))
         before_scrape = time.time()
-        metrics = get(base + "/metrics")[1]
+        metrics = http_get(base + "/metrics")[1]
         scraped = (before_scrape, time.time())
-        healthz = get(base + "/healthz")
+        healthz = http_get(base + "/healthz")
         time.sleep(1.5)  # one more health point after the scrape, for the panels' differences
         # The service commits its counters every META_INTERVAL s (fewer SD-card writes), and
         # all of them when it stops: after the stop, `status` shows exactly its last counts.

@@ -227,6 +227,15 @@ def _same(a: tuple, b: tuple) -> bool:
 # -- the outbox, read from outside the logger process -----------------------------------------
 
 
+def integrity(path: Path) -> str:
+    """SQLite's own check of the outbox file ("ok" when sound), read-only."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        db.close()
+
+
 def outbox_identities(path: Path) -> set[str]:
     """Identities of the rows committed to the outbox (read-only; safe next to the logger)."""
     if not path.exists():

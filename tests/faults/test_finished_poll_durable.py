@@ -20,12 +20,11 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import time
 
 from harness import SimulatorProcess, wait_until
 
-from faults.accounting import GROUND_TRUTH, Accounting, identity_time, outbox_identities
+from faults.accounting import GROUND_TRUTH, Accounting, identity_time, integrity, outbox_identities
 from faults.registry import scenario
 from faults.runner import logger_config, start_logger
 from logger.testbed.influxd import free_port
@@ -33,14 +32,6 @@ from logger.testbed.influxd import free_port
 KILLS = 5
 IN_FLIGHT_S = 2.0  # the reading's own second + 1 s for the poll to finish
 DEFAULT_SEED = 20250613
-
-
-def integrity(path) -> str:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
 
 
 @scenario("finished_poll_durable_kill_9", "SIGKILL with the periodic commit out of reach")

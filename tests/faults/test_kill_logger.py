@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import time
 from datetime import UTC, datetime
 
@@ -32,6 +31,7 @@ from faults.accounting import (
     account,
     identity_time,
     influx_identities,
+    integrity,
     outbox_identities,
 )
 from faults.registry import scenario
@@ -43,14 +43,6 @@ DOWN_KILLS = range(8, 12)  # these four runs find InfluxDB stopped
 # The promise: nothing older than `[outbox] commit_interval` (the default) is ever lost.
 PROMISE_S = OutboxSettings.model_fields["commit_interval"].default
 DEFAULT_SEED = 20250606
-
-
-def integrity(path) -> str:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
 
 
 @scenario("logger_kill_9_x20", "the logger SIGKILLed at 20 random moments and restarted")
