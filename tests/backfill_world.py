@@ -6,7 +6,6 @@ module has a `checked_logs` fixture for that).
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,10 +34,6 @@ def settings_for(influxd: InfluxServer, db: str, tmp_path: Path, cloud_url: str,
         influx={"url": influxd.url, "database": db, "timeout": 5.0},
         outbox={"path": str(tmp_path / "outbox.sqlite")},
     )
-
-
-def new_token() -> str:
-    return f"tok-{uuid.uuid4().hex}"
 
 
 class BackfillStopped(Exception):

@@ -14,6 +14,7 @@ which turns the skip into a failure. `JULLIX_INFLUXD=/path/to/influxd` picks ano
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import uuid
@@ -95,6 +96,25 @@ def private_v2_proxy(private_influxd: InfluxServer) -> Iterator[V2Proxy]:
     proxy = V2Proxy(private_influxd.url).start()
     yield proxy
     proxy.stop()
+
+
+
+# -- a cloud token per test, which no log line may show ----------------------------------------
+
+
+@pytest.fixture
+def token() -> str:
+    """A fresh cloud token for one test (the simulated cloud accepts the one it is given)."""
+    return f"tok-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def checked_logs(caplog: pytest.LogCaptureFixture, token: str
+                 ) -> Iterator[pytest.LogCaptureFixture]:
+    """Every log record at DEBUG, and afterwards: the token appears in none of them."""
+    caplog.set_level(logging.DEBUG)
+    yield caplog
+    assert token not in caplog.text
 
 
 # -- the fault scenarios' accounting, in the terminal summary (tests/faults/conftest.py) -------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import logging
 import re
 import sqlite3
 import time
@@ -18,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from backfill_world import LOCAL_INTERVAL, BackfillStopped, World, new_token, with_world
+from backfill_world import LOCAL_INTERVAL, BackfillStopped, World, with_world
 from fault_proxy import FaultProxy
 from harness import Process, SimulatorProcess, wait_until, write_config
 
@@ -54,18 +53,6 @@ def test_parse_bound():
 
 
 # -- a real InfluxDB and the simulator, in process (tests/backfill_world.py) -----------------
-
-
-@pytest.fixture
-def token():
-    return new_token()
-
-
-@pytest.fixture
-def checked_logs(caplog, token):
-    caplog.set_level(logging.DEBUG)
-    yield caplog
-    assert token not in caplog.text
 
 
 @pytest.mark.integration

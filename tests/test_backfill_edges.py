@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from backfill_world import new_token, settings_for
+from backfill_world import settings_for
 
 from logger.app.backfill.command import backfill_by_hand
 from logger.sources.cloud.client import CloudClient
@@ -44,11 +44,6 @@ METER_INSIDE = utc(22, 0, 5, day=24)  # the meter answered once inside the first
 
 def local_times() -> list[int]:
     return [t for t in range(FIRST, LAST + 1, 5) if not any(a < t < b for a, b in HOLES)]
-
-
-@pytest.fixture
-def token():
-    return new_token()
 
 
 async def served_grid(sim: Simulator, token: str) -> set[int]:

@@ -13,7 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from backfill_world import World, new_token, with_world
+from backfill_world import World, with_world
 
 from logger.app.backfill import run as backfill_module
 from logger.app.backfill.command import backfill_by_hand
@@ -26,18 +26,6 @@ from logger.outbox import Outbox, keys
 from logger.sources.cloud.client import CloudClient
 
 log = logging.getLogger("test")
-
-
-@pytest.fixture
-def token():
-    return new_token()
-
-
-@pytest.fixture
-def checked_logs(caplog, token):
-    caplog.set_level(logging.DEBUG)
-    yield caplog
-    assert token not in caplog.text
 
 
 def state_of(world: World) -> dict:

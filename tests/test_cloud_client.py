@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -33,11 +32,6 @@ from logger.testbed.simulator.cloud_api import SHAPES, CloudSimConfig
 
 INSTALL = CloudSimConfig.installation_id
 WINTER_NOON = datetime(2026, 1, 14, 11, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def token():
-    return f"tok-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(autouse=True)
