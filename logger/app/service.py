@@ -127,8 +127,10 @@ class Service:
             return
         deadline = time.monotonic() + min(SETTLE_WAIT, self.settings.local.interval / 2)
         for _ in range(2):
+            if not self.outbox.unconfirmed(identities):
+                break
             flush = self.nudge_flush()
-            if flush is None or not self.outbox.unconfirmed(identities):
+            if flush is None:
                 break
             done, _ = await asyncio.wait({flush}, timeout=max(0.0, deadline - time.monotonic()))
             if not done:
