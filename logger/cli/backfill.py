@@ -8,11 +8,10 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from
+from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from, since_until
 from logger.cli.logs import setup_logging
 from logger.cli.progress import day_progress
 from logger.config import Settings
-from logger.core.belgian_time import parse_bound
 
 
 def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,8 +38,7 @@ def run_backfill(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     setup_logging(args.log_level or "INFO")
     try:
-        since = parse_bound(args.since) if args.since else None
-        until = parse_bound(args.until, end=True) if args.until else None
+        since, until = since_until(args)
     except ValueError as exc:
         print(f"jullix-logger backfill: {exc}", file=sys.stderr)
         return EXIT_CONFIG

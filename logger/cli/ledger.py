@@ -8,10 +8,9 @@ import asyncio
 import sys
 from typing import Any
 
-from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from
+from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from, since_until
 from logger.cli.logs import setup_logging
 from logger.cli.progress import day_progress
-from logger.core.belgian_time import parse_bound
 from logger.ledger.periods import MONTH, local_label
 
 
@@ -33,8 +32,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     setup_logging(args.log_level or "WARNING")
     try:
-        since = parse_bound(args.since) if args.since else None
-        until = parse_bound(args.until, end=True) if args.until else None
+        since, until = since_until(args)
     except ValueError as exc:
         print(f"jullix-logger ledger: {exc}", file=sys.stderr)
         return EXIT_CONFIG
