@@ -175,6 +175,16 @@ def cli(*args: str) -> str:
 
 
 
+def health_intervals_with(influxd: InfluxServer, db: str, field: str, start: int) -> int:
+    """How many of the panels' intervals since `start` hold a `_jullix_health` point with
+    `field` (the interval as Grafana would choose it for that range)."""
+    every = interval(start, int(time.time()))
+    answer = influxd.query(f'SELECT count("{field}") FROM "_jullix_health" WHERE time >= '
+                           f"{start}s GROUP BY time({every}) fill(none)", db=db)
+    series = answer["results"][0].get("series", [])
+    return sum(1 for s in series for row in s["values"] if row[1])
+
+
 @pytest.fixture(scope="module")
 def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[Recorded]:
@@ -214,7 +224,12 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
         time.sleep(10)
         backfill = cli("backfill", "-c", str(config))
         assert re.search(r"points written: [1-9]", backfill), backfill
-        time.sleep(4)  # health points (every 2 s) that carry the backfill's outcome
+        # Health points (every 2 s) that carry the backfill's outcome, in two of the panels'
+        # intervals at least, so the per-interval differences have something to show; waited
+        # for rather than slept on, since a loaded machine may delay or skip a health run.
+        wait_until(lambda: health_intervals_with(influxd, db, "points_accepted_backfill",
+                                                 start) >= 2,
+                   30, 0.5, "health points carrying the backfill")
         sim.control("POST", "faults", {"p1": {"paused": True}})  # P1 counters hold still
         time.sleep(1.5)
         status_before = cli("status", "-c", str(config))
