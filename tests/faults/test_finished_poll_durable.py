@@ -42,6 +42,7 @@ def test_every_reading_of_a_finished_poll_survives_kill_9(tmp_path, accounting):
     unreachable = {"url": f"http://127.0.0.1:{free_port()}", "database": "jullix"}
     config = logger_config(tmp_path, sim, unreachable, outbox={"commit_interval": 60.0})
     outbox = tmp_path / "outbox.sqlite"
+    seen: set[int] = set()  # readings already judged, or in flight at the kill after them
     checked: set[int] = set()
     lost: list[int] = []
     try:
@@ -49,19 +50,25 @@ def test_every_reading_of_a_finished_poll_survives_kill_9(tmp_path, accounting):
             before = len(sim.served())
             logger = start_logger(tmp_path, config, f"run{kill}")
             try:
-                # Up to a few polls after the first one, at a seeded moment.
+                # A few polls after the first one (two at least), at a seeded moment.
                 wait_until(lambda n=before: len(sim.served()) > n, 30, 0.05, "a first poll")
-                time.sleep(rng.uniform(1.0, 3.0))
+                time.sleep(rng.uniform(2.5, 4.5))
+                killed_at = time.time()  # the kill is sent now; reaping it may take a while
                 logger.signal(signal.SIGKILL)
                 logger.wait(10)
-                killed_at = time.time()
             finally:
                 logger.close()
             assert integrity(outbox) == "ok"
             stored = {identity_time(i) for i in outbox_identities(outbox)
                       if i.startswith("meter,")}
             for second in GROUND_TRUTH["local"].served(sim):
-                if second in checked or second + IN_FLIGHT_S > killed_at:
+                if second in seen:
+                    continue
+                # Each reading is judged at the first kill after it was served: one still in
+                # flight then (its poll perhaps unfinished) may be lost by that kill, and no
+                # later kill can tell anything about it.
+                seen.add(second)
+                if second + IN_FLIGHT_S > killed_at:
                     continue
                 checked.add(second)
                 if second not in stored:
