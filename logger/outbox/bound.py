@@ -11,6 +11,7 @@ is dropped, so an overestimate costs at most a scan, never a point.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from logger.core.logs import get_logger
 from logger.outbox.keys import OVERFLOW_DROPPED
@@ -29,15 +30,17 @@ class QueueBound:
     """The `max_mb` bound and the overflow policy of one outbox connection."""
 
     def __init__(self, db: sqlite3.Connection, counters: dict[str, int], max_bytes: int,
-                 overflow: str) -> None:
+                 overflow: str, floor: Callable[[], int] = lambda: 0) -> None:
         self._db = db
+        self._floor = floor  # rows up to this id are confirmed, not queued (`ConfirmedRows`)
         self._counters = counters  # the outbox's pending counters, committed with it
         self.max_bytes = max_bytes
         self.overflow = overflow
         self.estimate = self.measure()
 
     def measure(self) -> int:
-        return int(self._db.execute(BYTES_SQL + " FROM outbox").fetchone()[0])
+        return int(self._db.execute(BYTES_SQL + " FROM outbox WHERE id > ?",
+                                    (self._floor(),)).fetchone()[0])
 
     def over(self) -> bool:
         """True when the queue is past the bound (measured exactly when the estimate says so)."""
@@ -54,15 +57,18 @@ class QueueBound:
         counted and logged, never silent. A tenth more than the excess goes, so the bound is
         not hit again at every commit.
         """
-        depth = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        floor = self._floor()
+        depth = int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE id > ?",
+                                     (floor,)).fetchone()[0])
         if not depth:
             return 0
         excess_fraction = (self.estimate - self.max_bytes) / self.estimate + 0.1
         to_drop = max(1, min(depth, int(depth * excess_fraction)))
         order = "ASC" if self.overflow == "drop_oldest" else "DESC"
-        chosen = f"id IN (SELECT id FROM outbox ORDER BY id {order} LIMIT ?)"
-        freed = self._db.execute(BYTES_SQL + f" FROM outbox WHERE {chosen}", (to_drop,)).fetchone()
-        self._db.execute(f"DELETE FROM outbox WHERE {chosen}", (to_drop,))
+        chosen = f"id IN (SELECT id FROM outbox WHERE id > ? ORDER BY id {order} LIMIT ?)"
+        freed = self._db.execute(BYTES_SQL + f" FROM outbox WHERE {chosen}",
+                                 (floor, to_drop)).fetchone()
+        self._db.execute(f"DELETE FROM outbox WHERE {chosen}", (floor, to_drop))
         self.estimate -= int(freed[0])
         self._counters[OVERFLOW_DROPPED] = self._counters.get(OVERFLOW_DROPPED, 0) + to_drop
         log.warning(

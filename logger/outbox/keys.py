@@ -11,6 +11,9 @@ from __future__ import annotations
 LAST_WRITE_OK = "last_write_ok"  # epoch seconds of the last batch InfluxDB confirmed
 LAST_WRITE_POINTS = "last_write_points"  # how many points that flush wrote
 
+CONFIRMED_UPTO = "outbox.confirmed_upto"  # committed rows up to this id are confirmed, their
+# deletion deferred (logger.outbox.confirmed); every reader of the queue skips them
+
 LAST_SAMPLE_PREFIX = "last_sample."  # + source name: ISO time of the newest sample
 
 

@@ -30,11 +30,13 @@ from pathlib import Path
 
 from logger.core.logs import get_logger
 from logger.core.point import Point
-from logger.outbox.bound import QueueBound, row_bytes
+from logger.outbox.bound import BYTES_SQL, QueueBound, row_bytes
+from logger.outbox.confirmed import ConfirmedRows
 from logger.outbox.dead_letters import DeadLetters
 from logger.outbox.deletes import delete_batch, delete_rows, note_replaced
 from logger.outbox.keys import accepted
 from logger.outbox.schema import SCHEMA, Row
+from logger.outbox.transaction import Transaction
 
 log = get_logger(__name__)
 
@@ -106,9 +108,11 @@ class Outbox:
             # return, so a committed point survives a power cut too (docs/durability.md).
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+        self.confirmed = ConfirmedRows(self._db)
         self.dead_letters = DeadLetters(self._db, self._pending_counters, dead_letter_max,
                                         dead_letter_days)
-        self.bound = QueueBound(self._db, self._pending_counters, self.max_bytes, overflow)
+        self.bound = QueueBound(self._db, self._pending_counters, self.max_bytes, overflow,
+                                floor=lambda: self.confirmed.upto)
         if not read_only:
             with self._transaction():
                 self.dead_letters.prune()
@@ -212,8 +216,9 @@ class Outbox:
         return len(rows)
 
     def _note_replaced(self, identities: list[str]) -> None:
-        if self.bound.estimate:  # else nothing is committed, nothing can be replaced
+        if self.bound.estimate or self.confirmed.waiting:  # else no row can be replaced
             note_replaced(self._db, self._replaced, identities)
+            self.confirmed.release(self._replaced)
 
     def _flush_meta_and_counters(self) -> None:
         self._last_meta_commit = self._clock()
@@ -241,7 +246,8 @@ class Outbox:
         """The oldest waiting points, not removed: committed rows first, then points in memory.
         They leave only through `ack` or `dead_letter`."""
         cursor = self._db.execute(
-            "SELECT id, line, identity FROM outbox ORDER BY id LIMIT ?", (limit,))
+            "SELECT id, line, identity FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+            (self.confirmed.upto, limit))
         rows = list(map(Row._make, cursor))
         if len(rows) < limit:
             for identity, waiting in self._pending.items():
@@ -286,18 +292,35 @@ class Outbox:
         first (`ack_committed`), so neither waits for the other."""
         if self._reader is None:
             self._reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                           isolation_level=None, timeout=10.0)
+                                           isolation_level=None, timeout=10.0,
+                                           check_same_thread=False)
         return self._reader.execute(
             "SELECT id, line FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
             (last_id, limit)).fetchall()
 
     def ack_committed(self, batch: Sequence[tuple[int, str]]) -> int:
         """`ack` for a batch from `peek_committed_after`, safe in a worker thread; returns the
-        bytes to take off the bound's estimate, which the caller applies (`forget_bytes`)."""
+        bytes to take off the bound's estimate, which the caller applies (`forget_bytes`).
+        The batch's rows are only marked confirmed (`logger.outbox.confirmed`), unless one of
+        them was replaced in flight or they do not continue the confirmed run: then deleted,
+        guarded by the line."""
         if not batch:
             return 0
+        first, last = batch[0][0], batch[-1][0]
         with self._transaction():
+            if (not any(first <= row_id <= last for row_id in self._replaced)
+                    and self.confirmed.advance(first, last)):
+                return int(self._db.execute(BYTES_SQL + " FROM outbox WHERE id BETWEEN ? AND ?",
+                                            (first, last)).fetchone()[0])
             return delete_batch(self._db, self._replaced, batch)
+
+    def purge_confirmed(self, limit: int) -> int:
+        """Delete up to `limit` confirmed rows whose deletion was deferred; returns how many
+        (safe in a worker thread)."""
+        if not self.confirmed.waiting:
+            return 0
+        with self._transaction():
+            return self.confirmed.purge(limit)
 
     def forget_bytes(self, freed: int) -> None:
         self.bound.estimate -= freed  # on the loop's thread only
@@ -319,7 +342,8 @@ class Outbox:
     # -- reading ----------------------------------------------------------------------
 
     def committed_depth(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE id > ?",
+                                    (self.confirmed.upto,)).fetchone()[0])
 
     def depth(self) -> int:
         """Points waiting for InfluxDB: committed rows plus points still in memory."""
@@ -327,7 +351,8 @@ class Outbox:
 
     def oldest_age(self) -> float | None:
         """Seconds since the oldest waiting point (committed or in memory) was received."""
-        row = self._db.execute("SELECT accepted_at FROM outbox ORDER BY id LIMIT 1").fetchone()
+        row = self._db.execute("SELECT accepted_at FROM outbox WHERE id > ? ORDER BY id LIMIT 1",
+                               (self.confirmed.upto,)).fetchone()
         if row is not None:
             return max(0.0, time.time() - float(row[0]))
         age = self.oldest_pending_age()
@@ -335,8 +360,9 @@ class Outbox:
 
     def iter_lines(self, dead_letters: bool = False) -> Iterable[str]:
         """Every stored line in acceptance order, for `export`."""
-        table = "dead_letter" if dead_letters else "outbox"
-        yield from (line for (line,) in self._db.execute(f"SELECT line FROM {table} ORDER BY id"))
+        table, floor = ("dead_letter", 0) if dead_letters else ("outbox", self.confirmed.upto)
+        yield from (line for (line,) in self._db.execute(
+            f"SELECT line FROM {table} WHERE id > ? ORDER BY id", (floor,)))
 
     def dead_letter_rows(self, limit: int = 20) -> list[tuple[str, str, int | None]]:
         return self.dead_letters.newest(limit)
@@ -358,8 +384,8 @@ class Outbox:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _transaction(self, durable: bool = False) -> _Transaction:
-        return _Transaction(self._db, self._lock, durable)
+    def _transaction(self, durable: bool = False) -> Transaction:
+        return Transaction(self._db, self._lock, durable)
 
     def close(self) -> None:
         """Commit what is pending and close the file."""
@@ -368,33 +394,3 @@ class Outbox:
         if self._reader is not None:
             self._reader.close()
         self._db.close()
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT under the outbox's lock, rolled back on error (sqlite3's
-    autocommit mode is off); `durable`: synchronous=FULL for this one, the WAL fsynced."""
-
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, durable: bool) -> None:
-        self._db = db
-        self._lock = lock
-        self._durable = durable
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-        try:
-            if self._durable:
-                self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._lock.release()
-            raise
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-        finally:
-            try:
-                if self._durable:
-                    self._db.execute("PRAGMA synchronous=NORMAL")
-            finally:
-                self._lock.release()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from logger.core.line_protocol import identity_of_line
+from logger.outbox.keys import CONFIRMED_UPTO
 from logger.testbed.influxd import InfluxServer, quote_ident
 
 
@@ -237,12 +238,15 @@ def integrity(path: Path) -> str:
 
 
 def outbox_identities(path: Path) -> set[str]:
-    """Identities of the rows committed to the outbox (read-only; safe next to the logger)."""
+    """Identities of the rows committed to the outbox and still waiting (read-only; safe next
+    to the logger): rows up to the drain's watermark are confirmed, only not deleted yet."""
     if not path.exists():
         return set()
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
-        return {identity_of_line(line) for (line,) in db.execute("SELECT line FROM outbox")}
+        mark = db.execute("SELECT value FROM meta WHERE key = ?", (CONFIRMED_UPTO,)).fetchone()
+        return {identity_of_line(line) for (line,) in db.execute(
+            "SELECT line FROM outbox WHERE id > ?", (int(mark[0]) if mark else 0,))}
     finally:
         db.close()
 
