@@ -5,9 +5,15 @@ not confirmed may ever fall below the watermark."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
+import subprocess
+import sys
 
 import pytest
+from fault_proxy import FaultProxy
+from faults.accounting import integrity
+from harness import wait_until
 
 from logger.app import delivery as delivery_module
 from logger.app.delivery import Delivery
@@ -153,3 +159,80 @@ def test_after_a_restart_confirmed_rows_are_neither_sent_again_nor_kept(
     again.close()
     stored = {row["time"]: row["f"] for row in influxd.points(influx_db, "m")}
     assert stored == {1_700_000_000 + i: float(i) for i in range(2050)}
+
+
+DRAIN_IN_A_PROCESS = """
+import asyncio, sys
+from logger.app.delivery import Delivery
+from logger.config import InfluxSettings
+from logger.outbox import Outbox
+from logger.sink.writers import make_writer
+
+async def main(path, url, database):
+    writer = make_writer(InfluxSettings(url=url, database=database, timeout=30))
+    await Delivery(Outbox(path), writer, int(sys.argv[4])).drain(force=True)
+
+asyncio.run(main(*sys.argv[1:4]))
+"""
+
+
+@pytest.mark.integration
+def test_a_drain_killed_mid_backlog_loses_nothing_and_resends_at_most_what_was_in_flight(
+        tmp_path, influxd, influx_db):
+    """kill -9 while a backlog drains (each write held 0.2 s by the proxy, after InfluxDB
+    applied it): the rows confirmed before the kill are not sent again after the restart, and
+    InfluxDB ends with exactly the backlog's values."""
+    path = tmp_path / "o.sqlite"
+    outbox, _ = backlog(path, 3050)
+    outbox.close()
+    proxy = FaultProxy(influxd.url).start()
+    proxy.set_mode("slow", delay=0.2, writes_only=True)
+    try:
+        child = subprocess.Popen([sys.executable, "-c", DRAIN_IN_A_PROCESS, str(path),
+                                  proxy.url, influx_db, str(BATCH)])
+        try:
+            wait_until(lambda: len(influxd.points(influx_db, "m")) >= 1200, 60,
+                       what="a good part of the backlog in InfluxDB")
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        stored_at_kill = len(influxd.points(influx_db, "m"))
+        assert stored_at_kill < 3050
+    finally:
+        proxy.stop()
+    assert integrity(path) == "ok"
+
+    settings = InfluxSettings(url=influxd.url, database=influx_db)
+
+    class Counting:
+        def __init__(self) -> None:
+            self.real, self.lines = make_writer(settings), 0
+
+        async def write(self, lines):
+            self.lines += len(lines)
+            return await self.real.write(lines)
+
+        async def close(self) -> None:
+            await self.real.close()
+
+    async def restart() -> int:
+        writer = Counting()
+        try:
+            box = Outbox(path)
+            for _ in range(3):
+                await Delivery(box, writer, BATCH).drain(force=True)
+            assert box.depth() == 0
+            box.close()
+            return writer.lines
+        finally:
+            await writer.close()
+
+    resent = asyncio.run(restart())
+    # What InfluxDB had at the kill is not sent again, except the batch whose confirmation was
+    # not yet recorded and the one on the wire.
+    assert 3050 - stored_at_kill <= resent <= 3050 - stored_at_kill + 2 * BATCH
+    stored = {row["time"]: row["f"] for row in influxd.points(influx_db, "m")}
+    assert stored == {1_700_000_000 + i: float(i) for i in range(3050)}
+    assert rows_in_file(path) == 0

@@ -1,7 +1,8 @@
 """The durable queue between sources and InfluxDB, which is also the embedded store.
 
 `store.Outbox` (SQLite with an in-memory front; its docstring states the durability promise),
-`bound` (the `max_mb` bound, from the queue alone), `dead_letters` (bounded on their own);
+`bound` (the `max_mb` bound, from the queue alone), `dead_letters` (bounded on their own),
+`confirmed` (a drained backlog's rows, confirmed behind a watermark and deleted later);
 `keys` names every meta key and counter. Imports only `logger.core`.
 
 For other code (status, metrics): `Outbox.depth()`, `oldest_age()`, `pending`,

@@ -16,7 +16,8 @@ The queue is keyed by point identity: putting a point whose identity is already 
 the waiting line (InfluxDB would keep the last write anyway), so repeats never grow the queue.
 Rows leave only after InfluxDB answered 2xx (`ack`), or into the dead-letter table for points it
 can never accept (`dead_letter`, bounded separately by `DeadLetters`). Both are guarded by the
-line: a line replaced while its write was in flight stays queued.
+line: a line replaced while its write was in flight stays queued. A drained backlog's rows leave
+the queue behind a watermark first and the file later (`logger.outbox.confirmed`).
 """
 
 from __future__ import annotations
