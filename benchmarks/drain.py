@@ -12,7 +12,7 @@
    backlog of full batches pipelined: while batch N is POSTed, a worker thread records batch N-1
    as confirmed, moving the outbox's watermark, and reads N+1) until the outbox is empty, into
    another fresh database of the same server. The drain deletes one chunk of the confirmed rows
-   when the queue has run dry (inside its time); the rest are deleted by later drains (the
+   once the queue has run dry (inside its time); the rest are deleted by later drains (the
    service runs one a second). That cleanup is timed on its own afterwards (`cleanup_s`, the
    same `purge_confirmed` calls), and reported with the drain as `with_cleanup_over_direct`.
 

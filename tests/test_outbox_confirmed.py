@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 from fault_proxy import FaultProxy
@@ -96,6 +97,28 @@ def test_a_drained_backlog_is_gone_for_every_reader_at_once_and_from_the_file_in
         drain(outbox, writer)
     assert rows_in_file(path) == 0
     assert writer.lines == lines  # the later drains only deleted; nothing was sent twice
+    outbox.close()
+
+
+def test_nothing_is_deleted_while_a_backlog_is_still_being_sent(tmp_path, small_purges):
+    """A drain that runs out of its time budget mid-backlog leaves the CPU to the next drain:
+    its confirmed rows wait behind the watermark, none is deleted yet."""
+    path = tmp_path / "o.sqlite"
+    outbox, lines = backlog(path, 2050)
+
+    class Slow(Recorder):
+        async def write(self, lines):
+            await asyncio.sleep(0.05)
+            return await super().write(lines)
+
+    writer = Slow()
+    report = asyncio.run(Delivery(outbox, writer, BATCH).drain(deadline=time.monotonic() + 0.3))
+    assert report.out_of_budget and 0 < report.written < 2050
+    assert outbox.depth() == 2050 - report.written
+    assert rows_in_file(path) == 2050
+    drain(outbox, writer)  # the rest, within budget: now the purging starts
+    assert writer.lines == lines
+    assert rows_in_file(path) < 2050
     outbox.close()
 
 

@@ -8,7 +8,8 @@ moves a watermark, `upto`: every committed row with an id up to it is confirmed,
 of the queue skips those rows (peek, depth, oldest age, the bound, export). The watermark is
 stored in `meta` in the same transaction (one small row instead of 5,000 deletions), so a restart
 and other processes (`status`, `export`) honour it too. The rows are deleted later, in bounded
-chunks, once the queue has run dry (`purge`).
+chunks, by drains that end within their budget, never while a backlog is still being sent
+(`purge`, called by `logger.app.delivery`).
 
 Two rules keep it exact:
 - `advance` moves the watermark to a batch's last id only when no queued row lies between the
