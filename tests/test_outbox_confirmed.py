@@ -15,6 +15,7 @@ import pytest
 from fault_proxy import FaultProxy
 from faults.accounting import integrity
 from harness import wait_until
+from test_outbox import rows_on_disk
 
 from logger.app import delivery as delivery_module
 from logger.app.delivery import Delivery
@@ -38,15 +39,6 @@ def backlog(path, n: int, max_mb: float = 200.0) -> tuple[Outbox, list[str]]:
     outbox.put(made)
     outbox.commit()
     return outbox, [p.to_line() for p in made]
-
-
-def rows_in_file(path) -> int:
-    """Rows physically in the queue table, confirmed or not (what SQLite still has to delete)."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-    finally:
-        db.close()
 
 
 def lines_in_file(path) -> set[str]:
@@ -92,10 +84,10 @@ def test_a_drained_backlog_is_gone_for_every_reader_at_once_and_from_the_file_in
     other = Outbox(path, read_only=True)  # `status` and `export` in another process
     assert (other.depth(), list(other.iter_lines())) == (0, [])
     other.close()
-    assert 0 < rows_in_file(path) < 2050  # confirmed, deleted in chunks after the drain
+    assert 0 < rows_on_disk(path) < 2050  # confirmed, deleted in chunks after the drain
     for _ in range(3):
         drain(outbox, writer)
-    assert rows_in_file(path) == 0
+    assert rows_on_disk(path) == 0
     assert writer.lines == lines  # the later drains only deleted; nothing was sent twice
     outbox.close()
 
@@ -115,10 +107,10 @@ def test_nothing_is_deleted_while_a_backlog_is_still_being_sent(tmp_path, small_
     report = asyncio.run(Delivery(outbox, writer, BATCH).drain(deadline=time.monotonic() + 0.3))
     assert report.out_of_budget and 0 < report.written < 2050
     assert outbox.depth() == 2050 - report.written
-    assert rows_in_file(path) == 2050
+    assert rows_on_disk(path) == 2050
     drain(outbox, writer)  # the rest, within budget: now the purging starts
     assert writer.lines == lines
-    assert rows_in_file(path) < 2050
+    assert rows_on_disk(path) < 2050
     outbox.close()
 
 
@@ -143,7 +135,7 @@ def test_the_bound_drops_only_queued_points_never_confirmed_ones(tmp_path, small
     outbox, _ = backlog(path, 2050)
     drain(outbox, Recorder())
     outbox.close()
-    assert rows_in_file(path) > 500
+    assert rows_on_disk(path) > 500
     small = Outbox(path, max_mb=0.02)  # ~21 KB: room for about 150 of the new points
     assert small.queue_bytes() == 0  # confirmed rows are not queued
     newer = [point(10_000 + i) for i in range(400)]
@@ -172,13 +164,13 @@ def test_after_a_restart_confirmed_rows_are_neither_sent_again_nor_kept(
 
     assert asyncio.run(deliver(outbox)).written == 2050
     outbox.close()
-    assert rows_in_file(path) > 0
+    assert rows_on_disk(path) > 0
     again = Outbox(path)  # the service restarted
     assert again.depth() == 0
     for _ in range(3):
         report = asyncio.run(deliver(again))
         assert (report.written, report.requests) == (0, 0)
-    assert rows_in_file(path) == 0
+    assert rows_on_disk(path) == 0
     again.close()
     stored = {row["time"]: row["f"] for row in influxd.points(influx_db, "m")}
     assert stored == {1_700_000_000 + i: float(i) for i in range(2050)}
@@ -258,4 +250,4 @@ def test_a_drain_killed_mid_backlog_loses_nothing_and_resends_at_most_what_was_i
     assert 3050 - stored_at_kill <= resent <= 3050 - stored_at_kill + 2 * BATCH
     stored = {row["time"]: row["f"] for row in influxd.points(influx_db, "m")}
     assert stored == {1_700_000_000 + i: float(i) for i in range(3050)}
-    assert rows_in_file(path) == 0
+    assert rows_on_disk(path) == 0

@@ -389,9 +389,11 @@ class Outbox:
         return Transaction(self._db, self._lock, durable)
 
     def close(self) -> None:
-        """Commit what is pending and close the file."""
+        """Commit what is pending and close the file (after a worker thread's transaction, e.g.
+        a purge a cancelled flush left running, has ended: it holds the lock)."""
         if not self._read_only:
             self.commit()
-        if self._reader is not None:
-            self._reader.close()
-        self._db.close()
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+            self._db.close()
