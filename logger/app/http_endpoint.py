@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import ipaddress
 import socket
 import threading
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from logger.app import metrics, snapshot
 from logger.app.health import health_problem
 from logger.core.logs import get_logger
+from logger.core.urls import is_loopback
 
 log = get_logger(__name__)
 
@@ -48,15 +48,6 @@ class _Server6(_Server):
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # scrapes are not journal news
         pass
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class HttpEndpoint:
