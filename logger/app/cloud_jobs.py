@@ -19,13 +19,12 @@ from logger.app.backfill.run import Backfill
 from logger.config import Settings
 from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
-from logger.core.point import Point
+from logger.core.point import Point, restamp
 from logger.core.problems import Problems
 from logger.outbox import Outbox, keys
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sources.cloud.client import CloudAuthError, CloudClient, CloudConfigError, CloudError
 from logger.sources.cloud.realtime import CloudRealtime
-from logger.sources.local.receive_time import restamp
 
 log = get_logger(__name__)
 

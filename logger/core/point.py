@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from logger.core.line_protocol import format_fields
@@ -126,3 +126,10 @@ class Point:
     def to_line(self) -> str:
         """Line protocol with second precision (the writers always send precision=s)."""
         return f"{self.series_key} {format_fields(self.fields)} {self.time_s}"
+
+
+def restamp(points: list[Point], moment: datetime) -> list[Point]:
+    """The same points at `moment` (whole seconds): receive-time points take the time the clock
+    rule chose (`logger.core.clock_trust`), whichever source received them."""
+    seconds = to_epoch_seconds(moment)
+    return [p if p.time_s == seconds else replace(p, time_s=seconds) for p in points]

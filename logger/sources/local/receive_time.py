@@ -10,14 +10,13 @@ bound the oldest held poll is dropped and counted: never written at a time nobod
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
 from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
-from logger.core.point import Point, to_epoch_seconds
+from logger.core.point import Point, restamp
 from logger.core.problems import Problems
 
 log = get_logger(__name__)
@@ -31,12 +30,6 @@ class _Held:
     mono: float
     host: datetime
     points: list[Point]
-
-
-def restamp(points: list[Point], moment: datetime) -> list[Point]:
-    """The same points at `moment` (whole seconds)."""
-    seconds = to_epoch_seconds(moment)
-    return [p if p.time_s == seconds else dataclasses.replace(p, time_s=seconds) for p in points]
 
 
 class ReceiveStamper:
