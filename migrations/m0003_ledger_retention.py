@@ -25,14 +25,14 @@ def settings_key(ctx: MigrationContext) -> str:
     if ctx.ledger is None:
         return "ledger=unknown"
     target = ctx.ledger.bucket if ctx.api == "v2" else ctx.ledger.retention_policy
-    return f"ledger={target};retention={ctx.ledger.retention}"
+    return f"ledger={target};retention={ctx.ledger.raw_retention}"
 
 
 def _ledger_ctx(ctx: MigrationContext) -> MigrationContext:
     assert ctx.ledger is not None
     ledger = ctx.ledger
     rp = ledger.bucket.partition("/")[2] if ctx.api == "v2" else ledger.retention_policy
-    return dataclasses.replace(ctx, settings=ledger, rp=rp, retention=ledger.retention)
+    return dataclasses.replace(ctx, settings=ledger, rp=rp, retention=ledger.raw_retention)
 
 
 async def apply(ctx: MigrationContext, dry_run: bool) -> list[str]:

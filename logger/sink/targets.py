@@ -20,15 +20,16 @@ LEDGER_PREFIX = "ledger_"
 
 
 def ledger_influx(settings: Settings) -> InfluxSettings:
-    """The `[influx]` settings with the ledger's target in place of the raw data's."""
+    """The `[influx]` settings with the ledger's target in place of the raw data's; its
+    `raw_retention` (how long this target keeps what it holds) is `[ledger] retention`."""
     influx = settings.influx
     rp = settings.ledger.retention_policy
     if influx.api == "v2":
         database = influx.bucket.partition("/")[0]
         return influx.model_copy(update={"bucket": f"{database}/{rp}",
-                                         "retention": settings.ledger.retention})
+                                         "raw_retention": settings.ledger.retention})
     return influx.model_copy(update={"retention_policy": rp,
-                                     "retention": settings.ledger.retention})
+                                     "raw_retention": settings.ledger.retention})
 
 
 def ledger_from(settings: Settings) -> str:
