@@ -8,9 +8,17 @@ from (file, environment, credentials) is `logger.config.loading`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from logger.config.credentials import CredentialsSource
@@ -20,6 +28,9 @@ from logger.core.point import tag_problem
 from logger.core.urls import has_user_info, plain_http_to_remote, redact_url
 
 ENV_PREFIX = "JULLIX_LOGGER_"
+
+# A retention as InfluxDB takes it ("INF", "400d", "52w"), checked and normalised on reading.
+Retention = Annotated[str, AfterValidator(normalise_retention)]
 
 
 class Section(BaseModel):
@@ -92,17 +103,13 @@ class InfluxSettings(Section):
     # Migrations (logger/sink/migrator.py): applied when `run` starts; how long the raw series
     # are kept (the ledger has its own, `[ledger] retention`). `retention` is the older name.
     auto_migrate: bool = True
-    raw_retention: str = Field("INF", validation_alias=AliasChoices("raw_retention", "retention"))
+    raw_retention: Retention = Field("INF",
+                                     validation_alias=AliasChoices("raw_retention", "retention"))
 
     @field_validator("url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.strip().rstrip("/")
-
-    @field_validator("raw_retention")
-    @classmethod
-    def _check_retention(cls, value: str) -> str:
-        return normalise_retention(value)
 
     @property
     def configured(self) -> bool:
@@ -140,12 +147,7 @@ class LedgerSettings(Section):
     page_hours: float = Field(6.0, ge=0.25, le=744.0, description="raw data read per query")
     retention_policy: str = Field("ledger", min_length=1, description="v1: policy name; v2: "
                                   "bucket <database>/<retention_policy>")
-    retention: str = "INF"
-
-    @field_validator("retention")
-    @classmethod
-    def _check_retention(cls, value: str) -> str:
-        return normalise_retention(value)
+    retention: Retention = "INF"
 
 
 class OutboxSettings(Section):
