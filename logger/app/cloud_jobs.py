@@ -21,6 +21,7 @@ from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
 from logger.core.point import Point, restamp
 from logger.core.problems import Problems
+from logger.core.receive_sequence import ReceiveSequence
 from logger.outbox import Outbox, keys
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sources.cloud.client import CloudAuthError, CloudClient, CloudConfigError, CloudError
@@ -41,6 +42,7 @@ class CloudJobs:
                  clock: ClockTrust | None = None) -> None:
         self.settings = settings
         self.clock = clock  # stamps realtime points (logger.core.clock_trust)
+        self.stamps = ReceiveSequence("cloud realtime")  # never one second twice
         self.client = client
         self.put = put  # `Outbox.put(points, source=...)`
         self.problems = problems
@@ -130,7 +132,7 @@ class CloudJobs:
                                      "cloud realtime skipped: no meter time yet to check the "
                                      "host clock against")
                 return
-            points = restamp(points, stamp)
+            points = restamp(points, self.stamps.next(stamp))
         self.put(points, source="cloud")
 
     async def _receive_time(self, mono: float, host: datetime) -> datetime | None:

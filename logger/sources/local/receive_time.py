@@ -6,6 +6,8 @@ clock's course. While neither can be told (no meter reading yet, host not known 
 synchronised), a poll's points are held in memory, at most `MAX_HELD_POLLS` polls, and stamped
 from the monotonic instant they were received at as soon as the meter clock is known. Beyond the
 bound the oldest held poll is dropped and counted: never written at a time nobody can vouch for.
+Successive polls' stamps never repeat or step back (`logger.core.receive_sequence`): a repeated
+second would overwrite the earlier poll's points.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
 from logger.core.point import Point, restamp
 from logger.core.problems import Problems
+from logger.core.receive_sequence import ReceiveSequence
 
 log = get_logger(__name__)
 
@@ -41,6 +44,7 @@ class ReceiveStamper:
         self.problems = problems
         self.max_held = max_held
         self._held: deque[_Held] = deque()
+        self._sequence = ReceiveSequence("local")
         self._trusted: bool | None = True  # what was last said about the host clock
 
     @property
@@ -69,8 +73,9 @@ class ReceiveStamper:
             held = self._held.popleft()
             when = self.clock.stamp(held.mono, held.host)
             if when is not None:
-                out.extend(restamp(held.points, when))
-        out.extend(restamp(points, moment))
+                out.extend(restamp(held.points, self._sequence.next(when)))
+        if points:
+            out.extend(restamp(points, self._sequence.next(moment)))
         return out
 
     def _say(self, trusted: bool | None, mono: float, host: datetime) -> None:

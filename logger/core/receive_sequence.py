@@ -1,0 +1,53 @@
+"""One source's receive times never repeat and never step back, whichever clock gives them.
+
+A receive-time point's identity is its series and its whole second, so a poll stamped with a
+second an earlier poll of the same source already used *replaces* that poll's points in
+InfluxDB: a reading lost without an error. The clock rule (`logger.core.clock_trust`) switches
+between the host clock and the meter clock's course, and the two differ by up to
+`HOST_BOUND_S`: when NTP answers on a Pi without RTC, the course it leaves may lie a second or
+more ahead of the host clock it switches to, and the next poll would land on the previous one
+(the clock-behind fault scenario caught exactly that). A wall-clock step also makes the
+scheduler run a poll right away, sometimes a second after the previous one.
+
+So each source keeps its last stamp, and a stamp at or before it becomes the second after it. The
+stamps then run ahead of the clock until it catches up: by one second less than the poll
+interval per poll (at the default 5 s interval a 30 s step is absorbed within 8 polls). At a 1 s
+interval they can only stay ahead by the step until a poll comes late. A point a few seconds
+late beats a point that silently overwrites another.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from logger.core.logs import get_logger
+
+log = get_logger(__name__)
+
+ONE_SECOND = timedelta(seconds=1)
+
+
+class ReceiveSequence:
+    """The stamps one source gave its receive-time points, kept strictly increasing."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.last: datetime | None = None
+        self._behind = False  # the clock is behind the stamps already given: say it once
+
+    def next(self, moment: datetime) -> datetime:
+        """The stamp for a poll the clock rule placed at `moment` (a whole second)."""
+        if self.last is None or moment > self.last:
+            if self._behind:
+                log.info("%s receive times follow their clock again", self.source)
+                self._behind = False
+            self.last = moment
+            return moment
+        if not self._behind:
+            log.info("%s receive time %s is not after the previous poll's %s (the clock that "
+                     "stamps them changed or stepped back): each poll takes the second after "
+                     "the previous one until the clock catches up, so none overwrites another",
+                     self.source, f"{moment:%H:%M:%S}", f"{self.last:%H:%M:%S}")
+            self._behind = True
+        self.last += ONE_SECOND
+        return self.last
