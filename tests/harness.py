@@ -50,9 +50,13 @@ class Process:
         return self.proc.wait(timeout)
 
     def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait: the clean shutdown a service manager does."""
+        """SIGTERM and wait: the clean shutdown a service manager does. A scheduled job that
+        raised, or one the stop cut short and APScheduler reported as an error, fails the
+        test that stopped it ("Error running job" has no place in a service's log)."""
         self.signal(signal.SIGTERM)
-        return self.wait(timeout)
+        code = self.wait(timeout)
+        assert "Error running job" not in self.output(), self.output()[-4000:]
+        return code
 
     def kill(self) -> None:
         self.signal(signal.SIGKILL)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from logger.app.delivery import Delivery, DrainReport, open_outbox
 from logger.app.health_points import health_point
 from logger.app.ledger_job import LedgerJob
 from logger.app.local_job import LocalJob
+from logger.app.scheduler_jobs import SchedulerJobs
 from logger.app.systemd import Supervisor
 from logger.config import Settings
 from logger.core.logs import get_logger
@@ -50,6 +52,7 @@ SHUTDOWN_FLUSH_SECONDS = 5.0
 SETTLE_WAIT = 1.0  # seconds a finished poll waits for InfluxDB before committing
 FLUSH_BUDGET_FACTOR = 2.0  # one flush may take this many [influx] timeouts (at least 1 s)
 CLOCK_JUMP_SECONDS = 2.0  # a wall-clock step at least this large reschedules every job
+POLL_SPACING = 0.75  # of [local] interval: the least time between the starts of two polls
 LEDGER_FIRST_DELAY = 30.0  # the first ledger update after start: migrations and a flush first
 
 
@@ -89,6 +92,8 @@ class Service:
         if settings.ledger.enabled and settings.influx.configured:
             self.ledger = LedgerJob(settings, self.outbox, self.problems)
         self.scheduler: AsyncIOScheduler | None = None
+        self._last_poll_start = -math.inf  # monotonic
+        self.jobs: SchedulerJobs | None = None  # set with the scheduler
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[Any] | None = None
         self._nudges: set[asyncio.Task[Any]] = set()
@@ -112,9 +117,20 @@ class Service:
         return self.local.polls if self.local is not None else 0
 
     async def poll_local(self) -> None:
-        """One local poll (see `logger.app.local_job`); nothing new once stopping."""
-        if self.local is not None and not self._stopping.is_set():
-            await self.settle(await self.local.poll())
+        """One local poll (see `logger.app.local_job`); nothing new once stopping, and none
+        sooner than `POLL_SPACING` intervals after the previous one: after a forward step of
+        the wall clock APScheduler runs the job at once (its run times are wall-clock times),
+        and a poll a second after the previous one reads the same meter reading again and
+        crowds the receive seconds."""
+        if self.local is None or self._stopping.is_set():
+            return
+        now = time.monotonic()
+        if now - self._last_poll_start < POLL_SPACING * self.settings.local.interval:
+            log.debug("local poll skipped: %.1f s after the previous one",
+                      now - self._last_poll_start)
+            return
+        self._last_poll_start = now
+        await self.settle(await self.local.poll())
 
     async def settle(self, identities: list[str]) -> None:
         """A finished poll's points are confirmed by InfluxDB or committed, never only in
@@ -220,6 +236,7 @@ class Service:
 
     def _start_scheduler(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone=UTC)
+        self.jobs = SchedulerJobs(scheduler)
         if self.local is not None:
             interval = self.settings.local.interval
             scheduler.add_job(
@@ -261,24 +278,20 @@ class Service:
         return scheduler
 
     async def _watch_wall_clock(self) -> None:
-        """Reschedule every job from now when the system clock steps (NTP, a Pi without RTC).
-
-        APScheduler 3.x computes run times on the wall clock but sleeps on the monotonic one: a
-        step back of an hour would stall polls, commits and flushes for that hour. Every second,
-        the wall clock's progress is compared with the monotonic clock's.
-        """
+        """Reschedule every job when the system clock steps (NTP, a Pi without RTC): APScheduler
+        3.x would stall them for as long as a step back, or run them at once after a step
+        forward (logger/app/scheduler_jobs.py). Every second, the wall clock's progress is
+        compared with the monotonic clock's."""
         wall, mono = time.time(), time.monotonic()
         while not self._stopping.is_set():
             await asyncio.sleep(1.0)
             new_wall, new_mono = time.time(), time.monotonic()
             jump = (new_wall - wall) - (new_mono - mono)
             wall, mono = new_wall, new_mono
-            if abs(jump) >= CLOCK_JUMP_SECONDS and self.scheduler is not None:
-                log.warning("the system clock jumped %+.0f s; rescheduling every job from now",
-                            jump)
-                now = datetime.now(UTC)
-                for job in self.scheduler.get_jobs():
-                    job.modify(next_run_time=now)
+            if abs(jump) >= CLOCK_JUMP_SECONDS and self.jobs is not None:
+                log.warning("the system clock jumped %+.0f s; every job keeps its interval "
+                            "as the monotonic clock counts it", jump)
+                self.jobs.reschedule_after_step()
 
     def request_stop(self) -> None:
         if not self._stopping.is_set():
@@ -359,8 +372,8 @@ class Service:
             await self._finish(self.local.task if self.local else None,
                                self.settings.local.timeout + 2)
             await self._finish(self._flush_task, self.settings.influx.timeout + 1)
-            self.scheduler.shutdown(wait=False)
-            await asyncio.sleep(0)
+            assert self.jobs is not None
+            await self.jobs.stop()  # the rest, commit included (scheduler_jobs.py)
         if self.p1 is not None:
             await self.p1.stop()
         if self.delivery is not None:
