@@ -78,4 +78,8 @@ def account_receive_times(scenario: str, server: InfluxServer, db: str,
         near = {t: round(served_grid_w(window[t]), 3) for s in unexpected for t in window
                 if abs(t - s) <= 4}
         result.notes.update(strays=strays, served_near=near)
+    if result.missing or duplicated:  # what a reader needs to see why
+        result.notes.update(
+            served_grid_w={t: round(served_grid_w(v), 3) for t, v in window.items()},
+            rows_grid_w={r["time"]: r["grid_w"] for r in rows})
     return result

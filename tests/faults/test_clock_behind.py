@@ -8,10 +8,10 @@ polls, and then NTP answers (the wall clock steps 40 minutes forward) and it pol
 simulator keeps true time, like the meter.
 
 Expected: no timestamp written before the restart is touched (every row identical, nothing
-added there); the meter is exact against the simulator's ground truth; every receive-time point
-after the restart lies at the true time of its poll (`receive_times`: expected = present,
-missing 0, duplicated 0, unexpected 0). Without the clock rule the first 40 minutes' worth of
-polls would be written onto the sentinel rows.
+added at or before a series' newest time); the meter is exact against the simulator's ground
+truth; every receive-time point after the restart lies at the true time of its poll
+(`receive_times`: expected = present, missing 0, duplicated 0, unexpected 0). Without the
+clock rule the first 40 minutes' worth of polls would be written onto the sentinel rows.
 """
 
 from __future__ import annotations
@@ -62,6 +62,17 @@ def write_history(server: InfluxServer, db: str, written: dict[tuple, dict[str, 
     return len(lines)
 
 
+def last_time_per_series(found: dict[tuple, dict[str, Any]]) -> dict[tuple, int]:
+    """Each series' newest time: a point written at or before it lands among that series'
+    data (the sentinels and what the logger wrote). Per series, because the meter clock runs
+    up to a second ahead of the receive times: a poll right after the restart may rightly get
+    a receive second before the newest meter time, where its series holds nothing."""
+    last: dict[tuple, int] = {}
+    for measurement, tags, t in found:
+        last[(measurement, tags)] = max(t, last.get((measurement, tags), t))
+    return last
+
+
 @scenario("clock_behind_no_rtc", "the logger restarts 40 min behind (no RTC), then NTP answers",
           budget_s=90)
 def test_a_clock_40_minutes_behind_touches_nothing_already_written(
@@ -84,7 +95,7 @@ def test_a_clock_40_minutes_behind_touches_nothing_already_written(
         sentinels = write_history(influxd, influx_db, rows(influxd, influx_db),
                                   first - HISTORY_S, first - 4)
         before = rows(influxd, influx_db)
-        last_before = max(t for (_m, _tags, t) in before)
+        last_before = last_time_per_series(before)
         restart = len(sim.served())
 
         offset_file.write_text(f"-{BEHIND_S}\n")  # the power cut: back 40 minutes
@@ -105,7 +116,7 @@ def test_a_clock_40_minutes_behind_touches_nothing_already_written(
 
     after = rows(influxd, influx_db)
     touched = sorted(k for k, row in before.items() if after.get(k) != row)
-    added = sorted(k for k in set(after) - set(before) if k[2] <= last_before)
+    added = sorted(k for k in set(after) - set(before) if k[2] <= last_before[k[:2]])
     meter = account("clock_behind_no_rtc", influxd, influx_db, served)
     restarted_at = sorted(served)[restart]
     received = account_receive_times("clock_behind_no_rtc", influxd, influx_db, served,
