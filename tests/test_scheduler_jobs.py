@@ -24,19 +24,25 @@ from logger.config import Settings
 from logger.testbed.simulator import Simulator, SimulatorConfig
 
 
-def run_then_stop(job, grace: float, stop_after: float) -> SchedulerJobs:
-    async def scenario() -> SchedulerJobs:
+def run_then_stop(body, grace: float) -> None:
+    """Run `body` as a scheduled job and stop the scheduler once it has begun."""
+    async def scenario() -> None:
+        began = asyncio.Event()
+
+        async def job():
+            began.set()
+            await body()
+
         scheduler = AsyncIOScheduler(timezone=UTC)
         jobs = SchedulerJobs(scheduler)
         scheduler.add_job(job, "interval", seconds=60, id="the_job",
                           next_run_time=datetime.now(UTC))
         scheduler.start()
-        await asyncio.sleep(stop_after)
+        await asyncio.wait_for(began.wait(), 10)
         await jobs.stop(grace)
         await asyncio.sleep(0.05)  # the executor's callbacks for what was cancelled
-        return jobs
 
-    return asyncio.run(scenario())
+    asyncio.run(scenario())
 
 
 def executor_errors(caplog) -> list[logging.LogRecord]:
@@ -44,7 +50,7 @@ def executor_errors(caplog) -> list[logging.LogRecord]:
             if r.name.startswith("apscheduler") and r.levelno >= logging.ERROR]
 
 
-def test_a_job_that_started_just_before_the_stop_runs_to_its_end(caplog):
+def test_a_job_that_is_running_when_the_stop_begins_runs_to_its_end(caplog):
     caplog.set_level(logging.INFO)
     ended = []
 
@@ -52,7 +58,7 @@ def test_a_job_that_started_just_before_the_stop_runs_to_its_end(caplog):
         await asyncio.sleep(0.2)
         ended.append(True)
 
-    run_then_stop(commit_tick, grace=3.0, stop_after=0.05)
+    run_then_stop(commit_tick, grace=3.0)
     assert ended == [True]
     assert executor_errors(caplog) == []
     assert "cancelled what was still running" not in caplog.text
@@ -70,7 +76,7 @@ def test_a_job_that_outlasts_the_grace_is_cancelled_named_once_and_not_reported_
             seen.append("cancelled")
             raise
 
-    run_then_stop(cloud_request, grace=0.2, stop_after=0.05)
+    run_then_stop(cloud_request, grace=0.2)
     assert seen == ["cancelled"]
     assert executor_errors(caplog) == []
     assert caplog.text.count("cancelled what was still running after 0.2 s: the_job") == 1
@@ -80,7 +86,7 @@ def test_a_job_that_fails_for_real_is_still_reported(caplog):
     async def broken():
         raise RuntimeError("a real bug")
 
-    run_then_stop(broken, grace=1.0, stop_after=0.1)
+    run_then_stop(broken, grace=1.0)
     errors = executor_errors(caplog)
     assert len(errors) == 1 and "a real bug" in str(errors[0].exc_info[1])
 
@@ -103,18 +109,21 @@ def test_after_a_clock_step_each_job_is_due_an_interval_after_its_last_start_not
                           next_run_time=now + timedelta(seconds=30))
         scheduler.add_job(ledger, "interval", seconds=60, id="paused", next_run_time=now)
         scheduler.get_job("paused").pause()
+        added = time.monotonic()
         scheduler.start()
         await asyncio.sleep(0.5)
         jobs.reschedule_after_step()
+        measured = time.monotonic()
         ahead = {job.id: (job.next_run_time - datetime.now(UTC)).total_seconds()
                  if job.next_run_time else None for job in scheduler.get_jobs()}
         await jobs.stop()
-        return runs, ahead
+        return runs, ahead, added, measured
 
-    runs, ahead = asyncio.run(scenario())
+    runs, ahead, added, measured = asyncio.run(scenario())
     assert len(runs) == 1
-    assert 4.0 <= ahead["poll"] <= 5.0, ahead  # 5 s after it started, ~0.5 s ago
-    assert 29.0 <= ahead["ledger"] <= 30.0, ahead  # its first run as planned
+    # The poll is due 5 s after it started; the ledger's first run 30 s after it was added.
+    assert abs(ahead["poll"] - (runs[0] + 5 - measured)) < 0.1, (ahead, runs, measured)
+    assert abs(ahead["ledger"] - (added + 30 - measured)) < 0.1, (ahead, added, measured)
     assert ahead["paused"] is None
 
 
@@ -125,15 +134,14 @@ def test_a_poll_sooner_than_three_quarters_of_an_interval_after_the_previous_is_
     async def scenario() -> int:
         async with Simulator(SimulatorConfig(seed=4)) as sim:
             settings = Settings(installation="home", local={"url": sim.local_url,
-                                                             "interval": 1.0},
+                                                             "interval": 2.0},
                                 outbox={"path": str(tmp_path / "outbox.sqlite")})
             service = Service(settings)
             try:
                 await service.poll_local()
-                await asyncio.sleep(0.3)
-                await service.poll_local()  # 0.3 s after the first: skipped
-                await asyncio.sleep(0.6)
-                await service.poll_local()  # 0.9 s after the first: polls
+                await service.poll_local()  # right after the first: skipped
+                await asyncio.sleep(1.6)
+                await service.poll_local()  # more than 1.5 s after the first: polls
             finally:
                 await service.shutdown()
             return sum(sim.local_api.request_counts.values())
