@@ -6,8 +6,9 @@ InfluxDB: a reading lost without an error. The clock rule (`logger.core.clock_tr
 between the host clock and the meter clock's course, and the two differ by up to
 `HOST_BOUND_S`: when NTP answers on a Pi without RTC, the course it leaves may lie a second or
 more ahead of the host clock it switches to, and the next poll would land on the previous one
-(the clock-behind fault scenario caught exactly that). A wall-clock step also makes the
-scheduler run a poll right away, sometimes a second after the previous one.
+(the clock-behind fault scenario caught exactly that, with a poll that APScheduler ran a second
+after the previous one when the clock stepped; the service now keeps polls apart, see
+`Service.poll_local`, but this rule holds whatever the cadence).
 
 So each source keeps its last stamp, and a stamp at or before it becomes the second after it. The
 stamps then run ahead of the clock until it catches up: by one second less than the poll
