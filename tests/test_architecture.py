@@ -2,11 +2,14 @@
 
 The layer rules themselves are import-linter contracts (pyproject.toml, run by scripts/test);
 here: no import cycle between any two modules, function-level imports included; every package
-installed; no product module doing too many jobs (400 lines).
+installed; no product module doing too many jobs (400 lines); nothing read from outside the
+clone (a plain `git clone` has nothing beside it), and the test data kept byte-exact.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -102,3 +105,49 @@ def test_no_module_is_over_400_lines():
         if lines > LONGER_ALLOWED.get(name, MAX_LINES):
             too_long[name] = lines
     assert too_long == {}
+
+
+def tracked_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    return [ROOT / name for name in listed.split("\0") if name]
+
+
+# A path that climbs out of the repository to the folder beside it, as `../shared/...` or
+# `parents[2] / "shared"` did: a plain `git clone` has nothing there.
+OUTSIDE_THE_CLONE = re.compile(r"""\.\./shared|parent\s*/\s*["']shared["']|["']shared["']\s*/""")
+
+
+def test_nothing_in_the_project_reads_outside_the_clone():
+    readers = {".py", ".sh", ".toml", ".cfg", ".ini", ".yml", ".yaml", ".service", ""}
+    found = []
+    for path in tracked_files():
+        if path.suffix not in readers or not path.is_file() or "data" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if OUTSIDE_THE_CLONE.search(line) and path.name != "test_architecture.py":
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == []
+
+
+def test_the_pattern_catches_the_old_way_of_reaching_shared():  # the oracle above, checked
+    assert OUTSIDE_THE_CLONE.search('TELEGRAMS = ROOT.parent / "shared" / "telegrams"')
+    assert OUTSIDE_THE_CLONE.search("cat ../shared/telegrams/x.txt")
+    assert not OUTSIDE_THE_CLONE.search('TELEGRAMS = ROOT / "tests" / "data" / "telegrams"')
+
+
+def test_the_real_telegrams_are_in_the_repository_byte_exact():
+    telegrams = sorted((ROOT / "tests" / "data" / "telegrams").glob("*.txt"))
+    assert [p.name for p in telegrams] == [
+        "telegram_fluvius_v171.txt",
+        "telegram_fluvius_v171_alt.txt",
+    ]
+    attributes = subprocess.run(
+        ["git", "check-attr", "text", "--", *[str(p.relative_to(ROOT)) for p in telegrams]],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    assert attributes.count("text: unset") == 2  # no end-of-line conversion on checkout
+    for path in telegrams:
+        data = path.read_bytes()
+        assert data.count(b"\r\n") == data.count(b"\n") > 20  # every line ends in CRLF

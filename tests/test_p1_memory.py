@@ -1,9 +1,9 @@
 """P1 and API v1 without the heavy imports they never use (issue 14: peak RSS <= 60 MB).
 
 Each check runs in a fresh interpreter, since an import cannot be undone: the service with P1
-decoding the two real telegrams (../shared) and a v1 writer writing to a real InfluxDB must not
-have imported `cryptography`, `dlms_cosem` or `influxdb_client`; and the deferred crypto names
-of `dsmr_parser.parsers` must still be the real objects once used (an encrypted meter works).
+decoding the two real telegrams (tests/data/telegrams) and a v1 writer writing to a real InfluxDB
+must not have imported `cryptography`, `dlms_cosem` or `influxdb_client`; and the deferred crypto
+names of `dsmr_parser.parsers` must still be the real objects once used (an encrypted meter works).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TELEGRAMS = ROOT.parent / "shared" / "telegrams"
+TELEGRAMS = ROOT / "tests" / "data" / "telegrams"
 
 SERVICE_WITH_P1_AND_V1 = """
 import asyncio, json, sys

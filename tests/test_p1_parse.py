@@ -33,8 +33,8 @@ from logger.sources.p1.points import decode_equipment_id
 from logger.testbed.simulator.model import HouseModel, InstallationFeatures
 from logger.testbed.simulator.telegram import TelegramPrinter, crc16, seal
 
-# The two real telegrams live in shared/, beside the repository (CI clones it there too).
-TELEGRAMS = Path(__file__).resolve().parents[2] / "shared" / "telegrams"
+# The two real Belgian telegrams, byte-exact (CRLF kept: .gitattributes marks tests/data -text).
+TELEGRAMS = Path(__file__).resolve().parent / "data" / "telegrams"
 V171 = (TELEGRAMS / "telegram_fluvius_v171.txt").read_bytes()
 ALT = (TELEGRAMS / "telegram_fluvius_v171_alt.txt").read_bytes()
 
