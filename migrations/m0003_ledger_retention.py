@@ -18,6 +18,7 @@ from .m0002_retention_policy import _influxql_policy, _keeps
 
 ID = "0003"
 DESCRIPTION = "a retention policy or bucket for the energy ledger"
+FEATURE = "ledger"  # optional: when it fails, the ledger stays off and raw logging goes on
 
 
 def settings_key(ctx: MigrationContext) -> str:

@@ -18,11 +18,12 @@ def snapshot(**changes) -> Snapshot:
             "local_meter_time_backwards": 9, "p1_telegrams": 7, "p1_crc_mismatch": 2,
             "p1_garbage": 1, "p1_reader_restarts": 5, "cloud_realtime_failed": 1,
             "backfill_failed": 2, "backfill_gaps_repaired": 1, "backfill_points": 8,
-            "overflow_dropped": 6,
+            "overflow_dropped": 6, "refused_unencodable": 2, "outbox_commit_failed": 4,
         },
         meta={"p1.state": "connected", "backfill.gaps_open": "0"},
         influx_configured=True, sink_ready=True, p1_enabled=True, p1_last_telegram_age_s=0.42,
         warnings={"p1_captar_missing": "since ..."},
+        features_off={"ledger": "migration 0003 ... failed"}, held={"ledger": 17},
     )
     values.update(changes)
     return Snapshot(**values)
@@ -43,6 +44,7 @@ def test_one_point_per_reading_with_the_totals_summed_by_hand():
         "p1_link_up": 1.0, "p1_telegrams": 7.0,
         "p1_errors": 3.0,  # crc 2 + garbage 1; reader restarts are not damaged input
         "p1_last_telegram_age_s": 0.4,
+        "features_off": 1.0, "held_points": 17.0, "refused_points": 2.0, "commit_failures": 4.0,
     }
 
 

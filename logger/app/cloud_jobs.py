@@ -16,6 +16,7 @@ from typing import Any
 from logger.app.backfill.absent import absent_devices
 from logger.app.backfill.report import record_run
 from logger.app.backfill.run import Backfill
+from logger.app.receive_stamps import remember_stamp, stamp_from_meta
 from logger.config import Settings
 from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
@@ -42,7 +43,9 @@ class CloudJobs:
                  clock: ClockTrust | None = None) -> None:
         self.settings = settings
         self.clock = clock  # stamps realtime points (logger.core.clock_trust)
-        self.stamps = ReceiveSequence("cloud realtime")  # never one second twice
+        self.stamps = ReceiveSequence("cloud realtime")  # never one second twice, across restarts
+        if outbox is not None:
+            self.stamps.restore(stamp_from_meta(outbox, "cloud"))
         self.client = client
         self.put = put  # `Outbox.put(points, source=...)`
         self.problems = problems
@@ -133,6 +136,8 @@ class CloudJobs:
                                      "host clock against")
                 return
             points = restamp(points, self.stamps.next(stamp))
+            if self.outbox is not None:
+                remember_stamp(self.outbox, "cloud", self.stamps.last)
         self.put(points, source="cloud")
 
     async def _receive_time(self, mono: float, host: datetime) -> datetime | None:

@@ -44,6 +44,7 @@ def open_outbox(settings: Settings) -> Outbox:
 class DrainReport:
     written: int = 0
     dead_lettered: int = 0
+    held: int = 0  # lines parked because their target could not take them
     requests: int = 0
     bisect_requests: int = 0
     out_of_budget: bool = False  # stopped by the deadline or the bisection budget
@@ -62,6 +63,7 @@ class Delivery:
         self.healthy = True
         self.last_success: float | None = None
         self._last_problem: str | None = None
+        self._last_hold: dict[str, str] = {}  # target -> the reason last logged
         self._deadline: float | None = None
 
     async def drain(self, deadline: float | None = None, force: bool = False) -> DrainReport:
@@ -113,12 +115,15 @@ class Delivery:
         result = await self.writer.write([row.line for row in rows])
         report.requests += 1
         if result.outcome is Outcome.OK:
-            self.outbox.ack(rows)
-            self.outbox.count(keys.POINTS_WRITTEN, len(rows))
-            report.written += len(rows)
-            self._recovered()
+            self._acknowledge(rows, report)
             return True
         return await self._not_written(rows, result, report)
+
+    def _acknowledge(self, rows: Sequence[Row], report: DrainReport) -> None:
+        self.outbox.ack(rows)
+        self.outbox.count(keys.POINTS_WRITTEN, len(rows))
+        report.written += len(rows)
+        self._recovered()
 
     def _full_committed(self, rows: Sequence[Row]) -> bool:
         return len(rows) == self.batch_size and rows[-1].id is not None
@@ -170,7 +175,21 @@ class Delivery:
 
     async def _not_written(self, rows: Sequence[Row], result: WriteResult, report: DrainReport
                            ) -> bool:
-        """A batch InfluxDB did not take: wait (RETRY), or bisect to isolate refused points."""
+        """A batch InfluxDB did not take: wait (RETRY), bisect to isolate refused points
+        (REJECT), park the lines of a target that cannot take them (HOLD), or each target's
+        part on its own (PARTIAL). False when the server asked us to wait."""
+        if result.outcome is Outcome.PARTIAL:
+            go_on = True
+            for indices, part in result.parts:
+                subset = [rows[i] for i in indices]
+                if part.outcome is Outcome.OK:
+                    self._acknowledge(subset, report)
+                elif not await self._not_written(subset, part, report):
+                    go_on = False
+            return go_on
+        if result.outcome is Outcome.HOLD:
+            self._hold(rows, result, report)
+            return True
         self.outbox.count(keys.write_errors(error_class(result)))
         if result.outcome is Outcome.RETRY:
             report.retry = result
@@ -191,6 +210,16 @@ class Delivery:
         middle = len(rows) // 2
         return (await self._send(rows[:middle], report, split=True)
                 and await self._send(rows[middle:], report, split=True))
+
+    def _hold(self, rows: Sequence[Row], result: WriteResult, report: DrainReport) -> None:
+        """Park lines whose target cannot take them (`Outbox.hold`): the rest keeps flowing."""
+        self.outbox.hold(rows, result.target, result.message)
+        report.held += len(rows)
+        if self._last_hold.get(result.target) != result.message:
+            log.warning("%s; its lines are parked apart and everything else is delivered: "
+                        "they are sent again once it works (`jullix-logger status` counts "
+                        "them)", result.message)
+            self._last_hold[result.target] = result.message
 
     def _failed(self, result: WriteResult) -> None:
         delay = self.backoff.failed(result.retry_after)
@@ -262,7 +291,7 @@ async def deliver_all(outbox: Outbox, gate: SinkGate, delivery: Delivery, timeou
             total.dead_lettered += report.dead_lettered
             total.requests += report.requests
             total.retry = report.retry
-            if not report.retry and not report.written and not report.dead_lettered:
+            if not (report.retry or report.written or report.dead_lettered or report.held):
                 break  # nothing moved and nothing to wait for
             not_before = delivery.backoff.not_before
         else:

@@ -9,9 +9,14 @@ What "healthy" means, precisely. The watchdog pings stop, so that systemd restar
    by its own deadline (2 x timeout) plus one request (each request has the timeout), so only a
    request that never ends (a server trickling bytes, a stuck worker thread) gets there;
 4. the outbox is not committing: no successful commit for `max(COMMIT_STALL_MIN, 10 x [outbox]
-   commit_interval)` seconds (a locked or failing SQLite file).
+   commit_interval)` seconds, and no commit even tried (the commit job stopped running).
 An InfluxDB that is down, refuses writes or is not yet migrated is NOT a wedge: writes fail fast,
 points wait in the outbox, and that is the logger doing its job.
+
+Commits that are tried and fail (the SD card full or read-only) are not a reason to restart
+either: a restart frees no disk and would lose every point waiting in memory, which InfluxDB
+may still take. `/healthz` answers 503 for them (`storage_problem`), and 200 `degraded: ...` for
+an optional feature that is off (`degraded`, logger/app/features.py): logging goes on.
 """
 
 from __future__ import annotations
@@ -45,10 +50,29 @@ def health_problem(service: Any, now: float | None = None) -> str | None:
             f"+ {WEDGE_GRACE:g} s)"
         )
     committed = getattr(service, "last_commit_ok", None)
+    attempted = getattr(service, "last_commit_attempt", None)
     stall = max(COMMIT_STALL_MIN, 10 * service.settings.outbox.commit_interval)
     if committed is not None and now - committed > stall:
-        return f"the outbox has not committed for {now - committed:.0f} s (limit {stall:.0f} s)"
+        failing = getattr(service.outbox, "commit_failing", None)
+        if failing is None or attempted is None or now - attempted > stall:
+            return (f"the outbox has not committed for {now - committed:.0f} s (limit "
+                    f"{stall:.0f} s)")
     return None
+
+
+def storage_problem(service: Any) -> str | None:
+    """Why the outbox cannot commit to disk now (disk full, read-only), or None."""
+    failing = getattr(service.outbox, "commit_failing", None)
+    if failing is None:
+        return None
+    return (f"the outbox cannot commit to disk ({failing}): {service.outbox.pending} points wait "
+            "in memory, InfluxDB still receives them")
+
+
+def degraded(service: Any) -> dict[str, str]:
+    """The optional features that are off, and why (logger/app/features.py)."""
+    features = getattr(service, "features", None)
+    return dict(features.off) if features is not None else {}
 
 
 def status_line(service: Any) -> str:

@@ -37,6 +37,10 @@ def health_fields(snap: Snapshot) -> dict[str, float | None]:
         "backfill_gaps_repaired": float(counters.get("backfill_gaps_repaired", 0)),
         "backfill_points": float(counters.get("backfill_points", 0)),
         "warnings": float(len(snap.warnings)),
+        "features_off": float(len(snap.features_off)),
+        "held_points": float(sum(snap.held.values())),
+        "refused_points": float(counters.get("refused_unencodable", 0)),
+        "commit_failures": float(counters.get("outbox_commit_failed", 0)),
     }
     for (source, _), value in snap.accepted().items():
         name = f"points_accepted_{source}"

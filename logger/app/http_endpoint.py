@@ -2,12 +2,17 @@
 
 - `GET /metrics`: the Prometheus text format (`logger.app.metrics`).
 - `GET /healthz`: `200 ok` while healthy, `503` and the reason when not. The rule is the systemd
-  watchdog's (`logger.app.health.health_problem`), plus one only an outside thread can see: the
-  event loop does not answer within `LOOP_TIMEOUT` seconds (the watchdog notices that case by
-  its own silence).
+  watchdog's (`logger.app.health.health_problem`), plus the outbox failing to commit to disk
+  (`storage_problem`), plus one only an outside thread can see: the event loop does not answer
+  within `LOOP_TIMEOUT` seconds (the watchdog notices that case by its own silence). An optional
+  feature that is off (the ledger without its retention policy) is `200 degraded: ...` with the
+  reason: raw logging works, and nothing a restart would fix.
 
 Served by the standard library's WSGI server in a thread of its own, not on the event loop: a
-stuck loop must still get an answer (503), and a slow scraper must never delay a poll. What a
+stuck loop must still get an answer (503), and a slow scraper must never delay a poll. Clients
+are bounded (issue 19): each connection has `CLIENT_TIMEOUT` seconds to send its request, and at
+most `MAX_CLIENTS` are served at once; one more is closed at once, so idle or slow clients cannot
+pile up threads. What a
 request reads, it reads on the event loop (`run_coroutine_threadsafe`), because the outbox and
 the service's state belong to that thread. Nothing can be changed through the endpoint. It binds
 to loopback unless another address is configured; the docs say what that exposes.
@@ -25,13 +30,15 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from logger.app import metrics, snapshot
-from logger.app.health import health_problem
+from logger.app.health import degraded, health_problem, storage_problem
 from logger.core.logs import get_logger
 from logger.core.urls import is_loopback
 
 log = get_logger(__name__)
 
 LOOP_TIMEOUT = 5.0  # seconds the event loop gets to answer a request
+CLIENT_TIMEOUT = 5.0  # seconds a connection may take to send its request (then closed)
+MAX_CLIENTS = 16  # connections served at once; more are closed without an answer
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -39,6 +46,27 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    block_on_close = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):  # every slot busy: refuse, do not queue
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class _Server6(_Server):
@@ -46,6 +74,8 @@ class _Server6(_Server):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = CLIENT_TIMEOUT  # socket timeout: an idle or trickling client is dropped
+
     def log_message(self, format: str, *args: Any) -> None:  # scrapes are not journal news
         pass
 
@@ -124,15 +154,24 @@ class HttpEndpoint:
         return _answer(start_response, "404 Not Found", b"try /metrics or /healthz\n")
 
     def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
+        off: dict[str, str] = {}
+
+        def read() -> str | None:
+            off.update(degraded(self.service))
+            return health_problem(self.service) or storage_problem(self.service)
+
         try:
-            problem = self._on_loop(lambda: health_problem(self.service))
+            problem = self._on_loop(read)
         except TimeoutError:
             problem = f"the event loop did not answer within {LOOP_TIMEOUT:g} s"
         except RuntimeError as exc:  # the loop is closed: the service is stopping
             problem = f"the service is stopping ({exc})"
-        if problem is None:
-            return _answer(start_response, "200 OK", b"ok\n")
-        return _answer(start_response, "503 Service Unavailable", f"{problem}\n".encode())
+        if problem is not None:
+            return _answer(start_response, "503 Service Unavailable", f"{problem}\n".encode())
+        if off:
+            text = "".join(f"degraded: {name} is off: {why}\n" for name, why in sorted(off.items()))
+            return _answer(start_response, "200 OK", text.encode())
+        return _answer(start_response, "200 OK", b"ok\n")
 
     def _metrics(self, environ: dict[str, Any], start_response: StartResponse
                  ) -> Iterable[bytes]:

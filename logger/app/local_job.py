@@ -16,6 +16,7 @@ import json
 from datetime import UTC, datetime
 
 from logger.app.alerts import DEVICE_TYPES, ClockSkew, DeviceTypes
+from logger.app.receive_stamps import remember_stamp, stamp_from_meta
 from logger.config import Settings
 from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
@@ -42,6 +43,8 @@ class LocalJob:
             last_meter_times=self._restore_meter_times(),
             clock=clock,
         )
+        self.sequence = self.collector.stamper.sequence
+        self.sequence.restore(stamp_from_meta(outbox, "local"))
         self.devices = DeviceTypes(outbox)  # warnings that matter, see logger/app/alerts.py
         self.skew = ClockSkew(outbox, "local")
         self.polls = 0
@@ -70,6 +73,7 @@ class LocalJob:
             self.outbox.set_meta(keys.local_endpoint_status(name), endpoint.status.value)
             if endpoint.status is Status.OK:
                 self.outbox.set_meta(keys.last_sample(f"local.{name}"), now)
+        remember_stamp(self.outbox, "local", self.sequence.last)
         self.outbox.set_meta(keys.LOCAL_METER_TIMES, json.dumps(
             {meter_id: moment.isoformat()
              for meter_id, moment in self.collector.last_meter_times.items()}))
@@ -117,3 +121,4 @@ def meter_times_from_meta(meta: dict[str, str]) -> dict[str, datetime]:
         if moment.tzinfo is not None:
             restored[meter_id] = moment
     return restored
+

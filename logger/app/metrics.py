@@ -41,6 +41,12 @@ class SnapshotCollector(Collector):
             yield _gauge("ledger_lag_seconds", "seconds since the end of the newest complete "
                          "period (quarter-hour, hour, day) the energy ledger computed",
                          snap.ledger_lag_s)
+        off = GaugeMetricFamily(f"{NAMESPACE}_feature_off", "1 for each optional feature that "
+                                "is off (the ledger without its retention policy); `status` "
+                                "and /healthz say why", labels=["feature"])
+        for name in sorted(snap.features_off):
+            off.add_metric([name], 1)
+        yield off
         warnings = GaugeMetricFamily(f"{NAMESPACE}_warning",
                                      "1 for each warning that holds (see `status`)",
                                      labels=["kind"])
@@ -64,6 +70,19 @@ class SnapshotCollector(Collector):
                        counters.get("overflow_dropped", 0))
         yield _counter("points_written", "points InfluxDB confirmed",
                        counters.get("points_written", 0))
+        held = GaugeMetricFamily(f"{NAMESPACE}_outbox_held_points", "lines parked apart because "
+                                 "their target cannot take them, by target", labels=["target"])
+        for target, value in sorted(snap.held.items()):
+            held.add_metric([target], value)
+        yield held
+        yield _counter("refused_points", "points refused at the outbox's door (text no UTF-8 "
+                       "can carry)", counters.get("refused_unencodable", 0))
+        yield _counter("outbox_commit_failures", "outbox commits that failed and were rolled "
+                       "back (disk full, read-only)", counters.get("outbox_commit_failed", 0))
+        yield _gauge("outbox_commit_failing", "1 while the outbox cannot commit to disk",
+                     1 if snap.storage_problem else 0)
+        yield _counter("memory_dropped", "points dropped from memory while commits failed",
+                       counters.get("memory_dropped", 0))
         errors = CounterMetricFamily(f"{NAMESPACE}_write_errors",
                                      "failed or refused write requests by class",
                                      labels=["class"])

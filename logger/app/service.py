@@ -18,8 +18,8 @@ import asyncio
 import contextlib
 import math
 import signal
+import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,18 +28,22 @@ from logger.app import snapshot
 from logger.app.alerts import clear_stale
 from logger.app.clock import make_clock_trust
 from logger.app.delivery import Delivery, DrainReport, open_outbox
+from logger.app.features import Features
 from logger.app.health_points import health_point
 from logger.app.ledger_job import LedgerJob
+from logger.app.ledger_target import LedgerTarget
 from logger.app.local_job import LocalJob
+from logger.app.schedule import start_scheduler
 from logger.app.scheduler_jobs import SchedulerJobs
 from logger.app.systemd import Supervisor
 from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
 from logger.core.urls import redact_url
+from logger.outbox import keys
 from logger.outbox.store import COMMIT_AGE
 from logger.sink.gate import SinkGate
-from logger.sink.targets import ledger_influx, make_routed_writer
+from logger.sink.targets import RoutedWriter, ledger_influx, make_routed_writer
 
 if TYPE_CHECKING:  # imported where used: dsmr_parser (P1) and the cloud client cost ~14 MB RSS
     from logger.app.cloud_jobs import CloudJobs
@@ -53,7 +57,6 @@ SETTLE_WAIT = 1.0  # seconds a finished poll waits for InfluxDB before committin
 FLUSH_BUDGET_FACTOR = 2.0  # one flush may take this many [influx] timeouts (at least 1 s)
 CLOCK_JUMP_SECONDS = 2.0  # a wall-clock step at least this large reschedules every job
 POLL_SPACING = 0.75  # of [local] interval: the least time between the starts of two polls
-LEDGER_FIRST_DELAY = 30.0  # the first ledger update after start: migrations and a flush first
 
 
 class Service:
@@ -64,11 +67,12 @@ class Service:
         self.outbox = open_outbox(settings)
         self.problems = Problems(log, on_count=self.outbox.count)
         clear_stale(self.outbox)  # warnings of an earlier run (logger/app/alerts.py)
+        self.features = Features(self.outbox)  # optional features off, and why (features.py)
         self.delivery: Delivery | None = None
+        writer: RoutedWriter | None = None
         if settings.influx.configured:
-            self.delivery = Delivery(
-                self.outbox, make_routed_writer(settings), settings.influx.batch_size
-            )
+            writer = make_routed_writer(settings)
+            self.delivery = Delivery(self.outbox, writer, settings.influx.batch_size)
         # Which clock stamps points without a time of their own (logger/app/clock.py).
         self.clock = make_clock_trust(settings, self.outbox)
         self.local: LocalJob | None = None
@@ -100,8 +104,13 @@ class Service:
         # Writes wait until the InfluxDB migrations succeeded (logger/sink/gate.py); the systemd
         # watchdog reads the two monotonic timestamps below (logger/app/health.py).
         self.sink = SinkGate(settings.influx, ledger_influx(settings))
+        # The ledger's own place in InfluxDB, an optional feature (logger/app/ledger_target.py).
+        self.ledger_target = (None if writer is None
+                              else LedgerTarget(self.sink, writer, self.outbox, self.features))
         self.flush_started_at: float | None = None
         self.last_commit_ok: float | None = None
+        self.last_commit_attempt: float | None = None
+        self._flush_error: type[BaseException] | None = None  # the last one logged
         self.systemd = Supervisor(self)
         # `[http] listen`: /metrics and /healthz (logger/app/http_endpoint.py); None when off.
         self.http: HttpEndpoint | None = None
@@ -178,15 +187,24 @@ class Service:
     async def commit(self) -> None:
         """A coroutine on purpose: APScheduler runs plain functions in a thread pool, and the
         outbox belongs to the event loop's thread. Without InfluxDB every point is due at once:
-        the outbox is then the store, committed every tick."""
-        written = self.outbox.commit() if self.delivery is None else self.outbox.commit_due()
+        the outbox is then the store, committed every tick. A commit that fails (disk full)
+        was rolled back, counted and logged by the outbox; the next tick tries again, and
+        `/healthz` says so meanwhile (logger/app/health.py)."""
+        self.last_commit_attempt = time.monotonic()
+        try:
+            written = self.outbox.commit() if self.delivery is None else self.outbox.commit_due()
+        except (sqlite3.Error, OSError):
+            return
         self.last_commit_ok = time.monotonic()
         if written:
             log.debug("committed %d points to the outbox", written)
 
     async def update_ledger(self) -> None:
-        """One ledger update, once the migrations made its retention policy/bucket."""
+        """One ledger update, once the migrations made its retention policy/bucket and while
+        that place takes writes (logger/app/ledger_target.py: else the ledger is off)."""
         if self.ledger is None or self._stopping.is_set() or not self.sink.ready:
+            return
+        if self.ledger_target is not None and self.ledger_target.problem is not None:
             return
         budget = self.settings.ledger.interval * 0.9
         try:
@@ -207,12 +225,19 @@ class Service:
         try:
             if not await self.sink.ensure():  # not migrated (yet): points stay in the outbox
                 return
+            if self.ledger_target is not None:
+                self.ledger_target.tick()
             self.flush_started_at = time.monotonic()
             await asyncio.wait_for(self.delivery.drain(deadline=time.monotonic() + budget),
                                    budget + 1.0)
         except TimeoutError:
             log.warning("flush: InfluxDB took longer than the flush budget of %.0f s; what was "
                         "not confirmed stays queued", budget + 1.0)
+        except Exception as exc:  # a bug or a failed commit: the next flush tries again
+            self.outbox.count(keys.FLUSH_FAILED)
+            if type(exc) is not self._flush_error:
+                log.exception("flush failed (%s); what was not confirmed stays queued", exc)
+                self._flush_error = type(exc)
         finally:
             self._flush_task = None
             self.flush_started_at = None
@@ -233,49 +258,6 @@ class Service:
         if not self.settings.influx.configured:
             log.info("no InfluxDB configured: points stay in the embedded outbox store at %s",
                      self.settings.outbox.path)
-
-    def _start_scheduler(self) -> AsyncIOScheduler:
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        self.jobs = SchedulerJobs(scheduler)
-        if self.local is not None:
-            interval = self.settings.local.interval
-            scheduler.add_job(
-                self.poll_local, "interval", seconds=interval, id="local_poll",
-                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(interval)),
-                next_run_time=datetime.now(UTC),
-            )
-        if self.p1 is not None:
-            scheduler.add_job(
-                self.p1.supervise, "interval", seconds=5.0, id="p1_supervisor",
-                max_instances=1, coalesce=True, misfire_grace_time=5,
-                next_run_time=datetime.now(UTC),
-            )
-        scheduler.add_job(
-            self.commit, "interval", seconds=self.commit_tick,
-            id="outbox_commit", max_instances=1, coalesce=True, misfire_grace_time=5,
-        )
-        if self.delivery is not None:
-            scheduler.add_job(
-                self.flush, "interval", seconds=1.0, id="outbox_flush",
-                max_instances=1, coalesce=True, misfire_grace_time=5,
-                next_run_time=datetime.now(UTC),
-            )
-        if self.cloud is not None:
-            self.cloud.schedule(scheduler)
-        if self.settings.health.enabled and self.delivery is not None:
-            scheduler.add_job(
-                self.record_health, "interval", seconds=self.settings.health.interval,
-                id="health_point", max_instances=1, coalesce=True, misfire_grace_time=5,
-            )
-        if self.ledger is not None:
-            interval = self.settings.ledger.interval
-            scheduler.add_job(
-                self.update_ledger, "interval", seconds=interval, id="ledger_update",
-                max_instances=1, coalesce=True, misfire_grace_time=int(interval),
-                next_run_time=datetime.now(UTC) + timedelta(seconds=LEDGER_FIRST_DELAY),
-            )
-        scheduler.start()
-        return scheduler
 
     async def _watch_wall_clock(self) -> None:
         """Reschedule every job when the system clock steps (NTP, a Pi without RTC): APScheduler
@@ -307,7 +289,7 @@ class Service:
         self.systemd.ready()  # config valid, outbox open: READY=1 (Type=notify)
         self.systemd.start()  # STATUS= and WATCHDOG=1 pings, see logger/app/systemd.py
         self.describe_sink()
-        self.scheduler = self._start_scheduler()
+        self.scheduler = start_scheduler(self)
         if self.http is not None:
             self.http.start()
         clock_watch = asyncio.create_task(self._watch_wall_clock(), name="clock-watch")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logger.app.alerts import active_warnings
-from logger.app.health import health_problem
+from logger.app.health import degraded, health_problem, storage_problem
 from logger.outbox import keys
 
 P1_NOT_ERRORS = (keys.P1_TELEGRAMS, keys.P1_READER_RESTARTS)
@@ -41,6 +41,9 @@ class Snapshot:
     cloud_requests: int | None = None
     cloud_retries: int | None = None
     warnings: dict[str, str] = field(default_factory=dict)
+    features_off: dict[str, str] = field(default_factory=dict)  # feature -> why it is off
+    held: dict[str, int] = field(default_factory=dict)  # lines parked per target
+    storage_problem: str | None = None  # why the outbox cannot commit to disk now
 
     # -- views over the counters (one rule each, shared by /metrics and _jullix_health) ----
 
@@ -133,4 +136,7 @@ def take(service: Any) -> Snapshot:
         cloud_requests=getattr(client, "calls", None),
         cloud_retries=getattr(client, "retries", None),
         warnings=active_warnings(stats.meta),
+        features_off=degraded(service),
+        held=stats.held,
+        storage_problem=storage_problem(service),
     )

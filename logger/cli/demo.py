@@ -84,7 +84,7 @@ async def _choose_influx(args: argparse.Namespace, stack: contextlib.ExitStack) 
     """The InfluxDB to write into and a phrase saying where it came from."""
     if args.influx_url:
         chosen = InfluxSettings(url=args.influx_url, api="v1", database="jullix_demo")
-        return chosen, f"InfluxDB at {args.influx_url}"
+        return chosen, f"InfluxDB at {chosen.display_url}"
     path = resolve_config_path(getattr(args, "config", None))
     configured = load_settings(path).influx if path else None
     if configured and configured.configured and await _reachable(configured):

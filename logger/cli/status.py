@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from logger.app.alerts import active_warnings
+from logger.app.features import features_off
 from logger.cli.common import settings_from
 from logger.config import Settings
 from logger.core.durations import human_duration, moment_and_age
@@ -58,9 +59,11 @@ def check_empty(settings: Settings, out: TextIO) -> int:
         stats = outbox.stats()
     finally:
         outbox.close()
-    if stats.depth or stats.dead_letters:
+    held = sum(stats.held.values())
+    if stats.depth or stats.dead_letters or held:
         out.write(
-            f"the outbox at {path} holds {stats.depth} points InfluxDB has not received and "
+            f"the outbox at {path} holds {stats.depth + held} points InfluxDB has not received "
+            f"({held} of them parked for a target that could not take them) and "
             f"{stats.dead_letters} it refused: deleting it loses them. Start the service until "
             "they are delivered, or export them first: `jullix-logger export -o unsent.lp` "
             "and `jullix-logger export --dead-letters -o refused.lp`\n")
@@ -93,6 +96,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
               f"of {settings.outbox.max_mb:g} MB)\n")
     out.write(f"  dead letter {stats.dead_letters} points InfluxDB refused "
               "(see `export --dead-letters`)\n")
+    _print_isolation(stats.held, features_off(meta), out)
     last_write = meta.get(keys.LAST_WRITE_OK)
     if settings.influx.configured:
         shown = moment_and_age(float(last_write)) if last_write else "never"
@@ -116,6 +120,16 @@ def print_status(settings: Settings, out: TextIO) -> int:
             out.write(f"  {name:<32} {value}\n")
     _print_backfill(settings, out)
     return 0
+
+
+def _print_isolation(held: dict[str, int], off: dict[str, str], out: TextIO) -> None:
+    """Lines parked because their target cannot take them, and the optional features that
+    are off, each with why (issue 19: they never stop raw logging)."""
+    for target, count in sorted(held.items()):
+        out.write(f"  held        {count} {target} lines parked: their place in InfluxDB "
+                  "cannot take them now; sent once it can\n")
+    for name, why in sorted(off.items()):
+        out.write(f"OFF           {name}: {why}\n")
 
 
 def _print_backfill(settings: Settings, out: TextIO, shown: int = 10) -> None:

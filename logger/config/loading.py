@@ -41,9 +41,12 @@ def _explain(error: dict[str, Any], toml_data: dict[str, Any], source: str) -> s
         where = f"environment variable {env}"
     if error.get("type") == "extra_forbidden":
         return f"{where}: unknown key {_location(loc)}"
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not loc:  # a rule across sections: it names its keys; the input is the whole file
+        return f"{where}: {message}"
     value = error.get("input")
     shown = "" if _is_secret(loc) else f" (got {value!r})"
-    return f"{where}: {_location(loc)}: {error.get('msg', 'invalid value')}{shown}"
+    return f"{where}: {_location(loc)}: {message}{shown}"
 
 
 def _is_secret(loc: tuple[Any, ...]) -> bool:

@@ -18,10 +18,12 @@ from pydantic import (
     Field,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from logger.config.credentials import CredentialsSource
+from logger.config.cross_checks import check_ledger_place, settle_ledger_gap
 from logger.config.paths import default_state_dir
 from logger.core.durations import normalise_retention
 from logger.core.point import tag_problem
@@ -143,7 +145,8 @@ class LedgerSettings(Section):
     recheck_days: float = Field(7.0, ge=1.0, le=400.0, description="how far back late data is "
                                 "looked for at each update")
     gap: float = Field(60.0, ge=2.0, le=86400.0, description="seconds between two readings "
-                       "beyond which the time between them counts as a gap")
+                       "beyond which the time between them counts as a gap; left out: derived "
+                       "from the slowest meter cadence (logger/config/cross_checks.py)")
     page_hours: float = Field(6.0, ge=0.25, le=744.0, description="raw data read per query")
     retention_policy: str = Field("ledger", min_length=1, description="v1: policy name; v2: "
                                   "bucket <database>/<retention_policy>")
@@ -237,6 +240,12 @@ class Settings(BaseSettings):
     health: HealthSettings = Field(default_factory=HealthSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+
+    @model_validator(mode="after")
+    def _across_sections(self) -> Settings:
+        check_ledger_place(self)
+        settle_ledger_gap(self)
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -22,19 +22,47 @@ FieldInput = float | int | bool | None
 MAX_TAG_CHARS = 256  # a device or meter id is a few dozen characters; a megabyte is an attack
 
 
-def tag_problem(value: str) -> str | None:
-    """Why `value` cannot be a tag value, or None when it can.
+def text_problem(value: str, limit: int = MAX_TAG_CHARS) -> str | None:
+    """Why `value` cannot travel in a line (a tag value, a tag or field key, a string field
+    value), or None when it can.
 
-    Line protocol has no escape for a line end: a newline in a tag value splits the point into
-    two lines, half a junk measurement and half a line InfluxDB refuses on every retry. Other
-    control characters have no business in an id either. Sources check ids with this and
-    count what they refuse; `Point.make` refuses the rest.
+    Line protocol has no escape for a line end: a newline splits the point into two lines, half
+    a junk measurement and half a line InfluxDB refuses on every retry. Other control characters
+    have no business in an id either. And the text must be UTF-8: a lone UTF-16 surrogate (a
+    legal JSON escape, `"inv\\ud800"`, or a non-UTF-8 byte read from the environment) is a
+    Python string that neither SQLite nor the HTTP body can encode, so one such point would
+    stop every commit and every write. Sources check ids with this and count what they refuse;
+    `Point.make` refuses the rest, and the outbox refuses any line that still cannot be encoded.
     """
-    if len(value) > MAX_TAG_CHARS:
-        return f"longer than {MAX_TAG_CHARS} characters"
+    if len(value) > limit:
+        return f"longer than {limit} characters"
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         return "contains a control character (a line end would split the line)"
+    if not value.isascii() and not encodable(value):
+        return "is not valid Unicode text (a lone surrogate: no UTF-8 for it)"
     return None
+
+
+def encodable(text: str) -> bool:
+    """Whether UTF-8 can carry `text` (not when it holds a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def tag_problem(value: str) -> str | None:
+    """Why `value` cannot be a tag value, or None when it can (see `text_problem`)."""
+    return text_problem(value)
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be a tag or field key, or None when it can: as a tag value, and not
+    empty (InfluxDB refuses an empty key, and the whole batch with it)."""
+    if not key:
+        return "is empty"
+    return text_problem(key)
 
 
 def to_epoch_seconds(moment: datetime | int) -> int:
@@ -81,19 +109,22 @@ class Point:
         """Build a point, dropping unusable fields and empty tags; None when no field is left.
 
         Empty tag values are dropped rather than written because InfluxDB refuses them and
-        because a tag that is sometimes empty would split one series into two. A tag value that
-        line protocol cannot carry (`tag_problem`) raises ValueError: the source should have
-        refused it, counted, before.
+        because a tag that is sometimes empty would split one series into two. A tag value or
+        key that line protocol cannot carry (`tag_problem`, `key_problem`) raises ValueError:
+        the source should have refused it, counted, before.
         """
         clean_tags = tuple(
             sorted((key, str(value)) for key, value in tags.items() if value not in (None, ""))
         )
         for key, value in clean_tags:
-            problem = tag_problem(value)
+            problem = key_problem(key) or tag_problem(value)
             if problem is not None:
-                raise ValueError(f"tag {key}={value[:40]!r}: {problem}")
+                raise ValueError(f"tag {key[:40]!r}={value[:40]!r}: {problem}")
         clean_fields = []
         for key, value in fields.items():
+            problem = key_problem(key)
+            if problem is not None:
+                raise ValueError(f"field key {key[:40]!r}: {problem}")
             number = clean_field_value(value)
             if number is not None:
                 clean_fields.append((key, number))

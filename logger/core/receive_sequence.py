@@ -15,6 +15,12 @@ stamps then run ahead of the clock until it catches up: by one second less than 
 interval per poll (at the default 5 s interval a 30 s step is absorbed within 8 polls). At a 1 s
 interval they can only stay ahead by the step until a poll comes late. A point a few seconds
 late beats a point that silently overwrites another.
+
+The last stamp survives a restart (issue 19): the service keeps it in the outbox's meta and
+`restore`s it, so a restart right after a clock step back (NTP answering on a Pi) cannot stamp a
+poll with a second the previous run already used. A restored stamp further than
+`MAX_RESTORED_AHEAD` ahead of the first new moment is dropped (logged): the earlier run's clock
+was wrong, and following it would shift every stamp for hours.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from logger.core.logs import get_logger
 log = get_logger(__name__)
 
 ONE_SECOND = timedelta(seconds=1)
+MAX_RESTORED_AHEAD = timedelta(minutes=10)
 
 
 class ReceiveSequence:
@@ -35,9 +42,22 @@ class ReceiveSequence:
         self.source = source
         self.last: datetime | None = None
         self._behind = False  # the clock is behind the stamps already given: say it once
+        self._restored = False  # `last` came from the previous run, not yet checked
+
+    def restore(self, last: datetime | None) -> None:
+        """Continue after the previous run's last stamp (see the module doc)."""
+        if last is not None and self.last is None:
+            self.last, self._restored = last, True
 
     def next(self, moment: datetime) -> datetime:
         """The stamp for a poll the clock rule placed at `moment` (a whole second)."""
+        if self._restored:
+            self._restored = False
+            if self.last is not None and self.last - moment > MAX_RESTORED_AHEAD:
+                log.info("%s: the previous run's last receive time %s lies more than %s ahead "
+                         "of the clock now; it was wrong, and is not followed", self.source,
+                         self.last.isoformat(), MAX_RESTORED_AHEAD)
+                self.last = None
         if self.last is None or moment > self.last:
             if self._behind:
                 log.info("%s receive times follow their clock again", self.source)

@@ -34,6 +34,12 @@ def local_endpoint_status(endpoint: str) -> str:
 
 LAST_SAMPLE_LOCAL_METER_TIME = last_sample("local.meter_time")
 
+
+def receive_last(source: str) -> str:
+    """`receive.last.local`: ISO time of the source's last receive stamp, continued after a
+    restart so no second is stamped twice (logger.core.receive_sequence)."""
+    return f"receive.last.{source}"
+
 P1_STATE = "p1.state"  # starting, connected, down, stopped
 P1_STATE_SINCE = "p1.state_since"
 P1_DETAIL = "p1.detail"
@@ -55,6 +61,15 @@ def warning(kind: str) -> str:
     return WARNING_PREFIX + kind
 
 
+# Optional features (ledger, cloud, ...; `logger.app.features`): `feature.<name>` holds why the
+# feature is off or degraded, "" while it works; `status`, /metrics and /healthz read them.
+FEATURE_PREFIX = "feature."
+
+
+def feature(name: str) -> str:
+    return FEATURE_PREFIX + name
+
+
 # -- counters: persistent totals ---------------------------------------------------------------
 
 OVERFLOW_DROPPED = "overflow_dropped"  # points the bound made the outbox drop
@@ -66,6 +81,15 @@ POINTS_WRITTEN = "points_written"  # points InfluxDB confirmed (2xx)
 BACKFILL_GAPS_REPAIRED = "backfill_gaps_repaired"  # gaps a backfill filled from the cloud
 BACKFILL_POINTS = "backfill_points"  # cloud points a backfill put into the outbox
 
+REFUSED_UNENCODABLE = "refused_unencodable"  # points the outbox refused: text no UTF-8 can
+# carry (a lone surrogate), which would have failed every commit and every write
+COMMIT_FAILED = "outbox_commit_failed"  # commits that failed and were rolled back (disk full,
+# read-only, locked); their points stayed in memory for the next try
+FLUSH_FAILED = "flush_failed"  # flushes that ended in an unexpected error (logged once a kind)
+MEMORY_DROPPED = "memory_dropped"  # points dropped from memory while commits kept failing
+HELD_DROPPED_PREFIX = "held_dropped."  # + target: held lines beyond the held table's bound
+HELD_PREFIX = "held."  # + target: lines parked because their target could not take them
+
 ACCEPTED_PREFIX = "accepted."  # + source + "." + measurement: points committed to the outbox
 WRITE_ERRORS_PREFIX = "write_errors."  # + class: failed or refused write requests
 
@@ -73,6 +97,15 @@ WRITE_ERRORS_PREFIX = "write_errors."  # + class: failed or refused write reques
 def accepted(source: str, measurement: str) -> str:
     """`accepted.local.meter`: points of one measurement a source put into the outbox."""
     return f"{ACCEPTED_PREFIX}{source}.{measurement}"
+
+
+def held(target: str) -> str:
+    """`held.ledger`: lines moved aside because their target could not take them."""
+    return HELD_PREFIX + target
+
+
+def held_dropped(target: str) -> str:
+    return HELD_DROPPED_PREFIX + target
 
 
 def write_errors(kind: str) -> str:

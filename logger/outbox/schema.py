@@ -1,10 +1,13 @@
 """The outbox file's tables. `outbox` is the queue (keyed by point identity), `dead_letter`
-what InfluxDB refused for good, `meta` small facts for `status`, `counters` persistent totals.
+what InfluxDB refused for good, `held` lines whose target cannot take them now
+(`logger.outbox.held`), `meta` small facts for `status`, `counters` persistent totals.
 Existing files keep working: tables are only ever created if missing."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from logger.outbox.held import HELD_SCHEMA
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -28,7 +31,7 @@ CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
-"""
+""" + HELD_SCHEMA
 
 
 class Row(NamedTuple):

@@ -18,24 +18,35 @@ Rows leave only after InfluxDB answered 2xx (`ack`), or into the dead-letter tab
 can never accept (`dead_letter`, bounded separately by `DeadLetters`). Both are guarded by the
 line: a line replaced while its write was in flight stays queued. A drained backlog's rows leave
 the queue behind a watermark first and the file later (`logger.outbox.confirmed`).
+
+One bad thing stays alone (issue 19). A line no UTF-8 can carry (a lone surrogate) is refused at
+the door, counted (`refused_unencodable`) and logged: it would fail every commit and every
+write. A commit that fails (disk full, read-only, locked) rolls back whole, memory included:
+its points, facts and counts wait for the next try (`commit_failing` says so; while it lasts,
+memory holds at most `MEMORY_CAP` points, the oldest dropped and counted). Lines whose target
+cannot take them are parked apart (`hold`, `logger.outbox.held`), never left at the queue's head.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from logger.core.logs import get_logger
-from logger.core.point import Point
+from logger.core.point import Point, encodable
 from logger.outbox.bound import BYTES_SQL, QueueBound, row_bytes
 from logger.outbox.confirmed import ConfirmedRows
 from logger.outbox.dead_letters import DeadLetters
 from logger.outbox.deletes import delete_batch, delete_rows, note_replaced
-from logger.outbox.keys import accepted
+from logger.outbox.facts import PendingFacts
+from logger.outbox.held import HeldRows
+from logger.outbox.keys import COMMIT_FAILED, MEMORY_DROPPED, REFUSED_UNENCODABLE, accepted, held
+from logger.outbox.reading import OutboxReads
 from logger.outbox.schema import SCHEMA, Row
 from logger.outbox.transaction import Transaction
 
@@ -43,16 +54,8 @@ log = get_logger(__name__)
 
 COMMIT_AGE = 0.4  # of commit_interval: the age at which pending points are committed
 META_INTERVAL = 30.0  # seconds: the longest meta facts and counters wait alone in memory
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStats:
-    depth: int  # points waiting: committed rows plus points in memory
-    dead_letters: int
-    size_bytes: int  # the queue's bytes as `max_mb` counts them
-    counters: dict[str, int]
-    meta: dict[str, str]
-    oldest_age_s: float | None = None  # of the oldest waiting point; None when none waits
+MEMORY_CAP = 200_000  # points memory holds at most while commits keep failing (~60 MB)
+HELD_MAX = 500_000  # held lines kept per target (`logger.outbox.held`)
 
 
 @dataclass(slots=True)
@@ -62,7 +65,7 @@ class _Pending:
     received_wall: float  # time.time(), stored as accepted_at
 
 
-class Outbox:
+class Outbox(OutboxReads):
     """SQLite-backed durable queue with an in-memory front. Use from one thread (the loop's)."""
 
     def __init__(
@@ -81,8 +84,8 @@ class Outbox:
         self.overflow = overflow
         self.commit_interval = commit_interval
         self._pending: dict[str, _Pending] = {}
-        self._pending_meta: dict[str, str] = {}
-        self._pending_counters: dict[str, int] = {}
+        self._facts = PendingFacts()  # meta facts and counts, forgotten once committed
+        self.commit_failing: str | None = None  # why the last commit failed, None once one works
         self._clock = clock  # monotonic seconds; a benchmark may drive it
         self._last_meta_commit = clock()
         self._read_only = read_only
@@ -110,14 +113,14 @@ class Outbox:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
         self.confirmed = ConfirmedRows(self._db)
-        self.dead_letters = DeadLetters(self._db, self._pending_counters, dead_letter_max,
-                                        dead_letter_days)
-        self.bound = QueueBound(self._db, self._pending_counters, self.max_bytes, overflow,
+        counters = self._facts.counters
+        self.dead_letters = DeadLetters(self._db, counters, dead_letter_max, dead_letter_days)
+        self.held = HeldRows(self._db, counters, HELD_MAX)
+        self.bound = QueueBound(self._db, counters, self.max_bytes, overflow,
                                 floor=lambda: self.confirmed.upto)
         if not read_only:
-            with self._transaction():
+            with self._transaction(meta=True):
                 self.dead_letters.prune()
-                self._flush_meta_and_counters()
 
     # -- accepting points -------------------------------------------------------------
 
@@ -144,36 +147,38 @@ class Outbox:
         pending = self._pending
         count = 0
         for identity, line in pairs:
+            if not line.isascii() and not encodable(line):
+                self.count(REFUSED_UNENCODABLE)
+                log.warning("outbox: refused a point whose text no UTF-8 can carry (a lone "
+                            "surrogate); it would fail every commit and write: %.200r", line)
+                continue
             waiting = pending.get(identity)
             if waiting is None:
                 pending[identity] = _Pending(line, mono, wall)
             else:  # the newest values, but the first arrival decides when it is committed
                 waiting.line = line
             count += 1
+        if self.commit_failing is not None and len(pending) > MEMORY_CAP:
+            self._drop_oldest_pending(len(pending) - MEMORY_CAP)
         return count
 
-    @property
-    def pending(self) -> int:
-        """Points waiting in memory (not yet committed, not yet confirmed)."""
-        return len(self._pending)
-
-    def oldest_pending_age(self, now: float | None = None) -> float | None:
-        """Seconds the oldest in-memory point has waited (dicts keep arrival order)."""
-        for waiting in self._pending.values():
-            return (self._clock() if now is None else now) - waiting.received
-        return None
-
-    def unconfirmed(self, identities: Iterable[str]) -> bool:
-        """Whether any of these points is only in memory (neither confirmed nor committed)."""
-        return any(identity in self._pending for identity in identities)
+    def _drop_oldest_pending(self, surplus: int) -> None:
+        """Commits keep failing and memory is at its cap: the oldest waiting points go,
+        counted, so a full SD card during an InfluxDB outage cannot exhaust the Pi's RAM."""
+        for identity in list(self._pending)[:surplus]:
+            del self._pending[identity]
+        self.count(MEMORY_DROPPED, surplus)
+        log.warning("outbox: commits are failing (%s) and memory holds %d points: dropped the "
+                    "oldest %d", self.commit_failing, MEMORY_CAP, surplus)
 
     def set_meta(self, key: str, value: str) -> None:
         """Remember a small fact (last write, last sample time) with a later commit."""
-        self._pending_meta[key] = value
+        self._facts.meta[key] = value
 
     def count(self, name: str, amount: int = 1) -> None:
         """Add to a persistent counter (overflow drops, dead letters, skips) at a later commit."""
-        self._pending_counters[name] = self._pending_counters.get(name, 0) + amount
+        counters = self._facts.counters
+        counters[name] = counters.get(name, 0) + amount
 
     # -- committing -------------------------------------------------------------------
 
@@ -187,60 +192,55 @@ class Outbox:
         meta_due = now - self._last_meta_commit >= META_INTERVAL
         if age is not None and age >= COMMIT_AGE * self.commit_interval:
             return self.commit(meta=meta_due)  # during an outage: fewer pages per commit
-        if meta_due and (self._pending_meta or self._pending_counters):
+        if meta_due and self._facts:
             self.commit(points=False)
         return 0
 
     def commit(self, points: bool = True, meta: bool = True) -> int:
         """Make what is pending durable in one transaction, fsynced when it holds points;
-        returns the points. `meta=False` leaves meta facts and counters for a later commit."""
+        returns the points. `meta=False` leaves meta facts and counters for a later commit.
+
+        A commit that fails rolls back whole and raises: points, facts and counts stay in
+        memory for the next try, and `commit_failing` says why until a commit works again."""
         rows = list(self._pending.items()) if points else []
-        if not (rows or (meta and (self._pending_meta or self._pending_counters))):
+        if not (rows or (meta and self._facts)):
             return 0
-        with self._transaction(durable=bool(rows)):
-            if rows:
-                self._note_replaced([identity for identity, _ in rows])
-                self._db.executemany(
-                    "INSERT INTO outbox (identity, line, accepted_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT(identity) DO UPDATE SET line = excluded.line",
-                    [(identity, w.line, w.received_wall) for identity, w in rows],
-                )
-            if meta:
-                self._flush_meta_and_counters()
+        try:
+            with self._transaction(durable=bool(rows), meta=meta):
+                if rows:
+                    self._note_replaced([identity for identity, _ in rows])
+                    self._db.executemany(
+                        "INSERT INTO outbox (identity, line, accepted_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT(identity) DO UPDATE SET line = excluded.line",
+                        [(identity, w.line, w.received_wall) for identity, w in rows],
+                    )
+        except (sqlite3.Error, OSError) as exc:
+            self._commit_failed(exc)
+            raise
+        self.commit_failing = None
         if rows:
-            self._pending.clear()
+            for identity, waiting in rows:  # a point put again meanwhile is newer: it stays
+                if self._pending.get(identity) is waiting:
+                    del self._pending[identity]
             self.bound.estimate += sum(row_bytes(i, w.line) for i, w in rows)
             if self.bound.over():
-                with self._transaction():
+                with self._transaction(meta=True):
                     self.bound.drop_excess()
-                    self._flush_meta_and_counters()
         return len(rows)
+
+    def _commit_failed(self, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        self.count(COMMIT_FAILED)
+        if reason != self.commit_failing:
+            log.error("outbox: a commit failed and was rolled back (%s); its points stay in "
+                      "memory and the commit is tried again", reason)
+        self.commit_failing = reason
 
     def _note_replaced(self, identities: list[str]) -> None:
         if self.bound.estimate or self.confirmed.waiting:  # else no row can be replaced
             note_replaced(self._db, self._replaced, identities)
             self.confirmed.release(self._replaced)
 
-    def _flush_meta_and_counters(self) -> None:
-        self._last_meta_commit = self._clock()
-        if self._pending_meta:
-            self._db.executemany(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                list(self._pending_meta.items()),
-            )
-            self._pending_meta.clear()
-        if self._pending_counters:
-            self._db.executemany(
-                "INSERT INTO counters (name, value) VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                list(self._pending_counters.items()),
-            )
-            self._pending_counters.clear()
-
-    def queue_bytes(self) -> int:
-        """The committed queue's size as `max_mb` counts it (see `logger.outbox.bound`)."""
-        return self.bound.estimate
     # -- draining ---------------------------------------------------------------------
 
     def peek(self, limit: int) -> list[Row]:
@@ -265,8 +265,7 @@ class Outbox:
         A point confirmed from memory never touches the disk, unless a commit caught it in
         flight; then its committed copy is deleted (same guard).
         """
-        committed = [r for r in rows if r.id is not None]
-        caught = self._forget_from_memory(r for r in rows if r.id is None)
+        committed, caught = self._leaving(rows)
         if not (committed or caught):
             return
         with self._transaction():
@@ -277,12 +276,41 @@ class Outbox:
         Guarded like `ack`: a replacement that arrived in flight stays queued and is tried."""
         if not rows:
             return
-        committed = [r for r in rows if r.id is not None]
-        caught = self._forget_from_memory(r for r in rows if r.id is None)
-        with self._transaction():
+        committed, caught = self._leaving(rows)
+        with self._transaction(meta=True):
             self._delete(committed, caught)
             self.dead_letters.add([r.line for r in rows], error, status)
-            self._flush_meta_and_counters()
+
+    def hold(self, rows: Sequence[Row], target: str, reason: str) -> None:
+        """Park rows whose target cannot take them now (`logger.outbox.held`), so the lines
+        behind them keep flowing. Guarded like `ack`: a replacement that arrived in flight
+        stays queued (and meets the same target problem on its own)."""
+        if not rows:
+            return
+        wall = time.time()
+        committed, caught = self._leaving(rows)
+        with self._transaction(meta=True):
+            self._delete(committed, caught)
+            self.held.add(target, [(r.identity, r.line, wall) for r in rows], reason)
+            self.count(held(target), len(rows))
+
+    def release_held(self, target: str, limit: int) -> int:
+        """Queue up to `limit` of `target`'s held lines again, oldest first, in one
+        transaction (a crash leaves them held or queued, never neither); returns how many.
+        A line whose identity is queued already keeps the queued (newer) one."""
+        if not self.held.exists:
+            return 0
+        with self._transaction(meta=True):
+            rows = self.held.take(target, limit)
+            if not rows:
+                return 0
+            identities = [identity for identity, _, _ in rows]
+            self._note_replaced(identities)  # a confirmed, not yet deleted copy gives way
+            self._db.executemany(
+                "INSERT INTO outbox (identity, line, accepted_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(identity) DO NOTHING", rows)
+        self.bound.estimate += sum(row_bytes(identity, line) for identity, line, _ in rows)
+        return len(rows)
 
     # -- committed batches, for a worker thread (see `Delivery.drain`) ----------------------
 
@@ -326,73 +354,41 @@ class Outbox:
     def forget_bytes(self, freed: int) -> None:
         self.bound.estimate -= freed  # on the loop's thread only
 
-    def _forget_from_memory(self, rows: Iterable[Row]) -> list[Row]:
-        """Drop confirmed in-memory rows; returns those a commit moved to disk meanwhile."""
+    def _leaving(self, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+        """Rows leaving the queue: (committed ones, by id; in-memory ones a commit moved to
+        disk meanwhile, by identity); the others are dropped from memory here."""
+        committed = [r for r in rows if r.id is not None]
         caught = []
-        for row in rows:
+        for row in (r for r in rows if r.id is None):
             waiting = self._pending.get(row.identity)
             if waiting is None:
                 caught.append(row)
             elif waiting.line == row.line:
                 del self._pending[row.identity]
-        return caught
+        return committed, caught
 
     def _delete(self, by_id: Sequence[Row], by_identity: Sequence[Row]) -> None:
         self.forget_bytes(delete_rows(self._db, self._replaced, by_id, by_identity))
 
-    # -- reading ----------------------------------------------------------------------
-
-    def committed_depth(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE id > ?",
-                                    (self.confirmed.upto,)).fetchone()[0])
-
-    def depth(self) -> int:
-        """Points waiting for InfluxDB: committed rows plus points still in memory."""
-        return self.committed_depth() + len(self._pending)
-
-    def oldest_age(self) -> float | None:
-        """Seconds since the oldest waiting point (committed or in memory) was received."""
-        row = self._db.execute("SELECT accepted_at FROM outbox WHERE id > ? ORDER BY id LIMIT 1",
-                               (self.confirmed.upto,)).fetchone()
-        if row is not None:
-            return max(0.0, time.time() - float(row[0]))
-        age = self.oldest_pending_age()
-        return None if age is None else max(0.0, age)
-
-    def iter_lines(self, dead_letters: bool = False) -> Iterable[str]:
-        """Every stored line in acceptance order, for `export`."""
-        table, floor = ("dead_letter", 0) if dead_letters else ("outbox", self.confirmed.upto)
-        yield from (line for (line,) in self._db.execute(
-            f"SELECT line FROM {table} WHERE id > ? ORDER BY id", (floor,)))
-
-    def dead_letter_rows(self, limit: int = 20) -> list[tuple[str, str, int | None]]:
-        return self.dead_letters.newest(limit)
-
-    def get_meta(self, key: str) -> str | None:
-        if key in self._pending_meta:
-            return self._pending_meta[key]
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
-
-    def stats(self) -> OutboxStats:
-        counters = dict(self._db.execute("SELECT name, value FROM counters"))
-        for name, value in self._pending_counters.items():
-            counters[name] = counters.get(name, 0) + value
-        meta = dict(self._db.execute("SELECT key, value FROM meta"))
-        meta.update(self._pending_meta)
-        return OutboxStats(self.depth(), self.dead_letters.count(), self.bound.estimate,
-                           counters, meta, self.oldest_age())
-
     # -- plumbing ---------------------------------------------------------------------
 
-    def _transaction(self, durable: bool = False) -> Transaction:
-        return Transaction(self._db, self._lock, durable)
+    @contextlib.contextmanager
+    def _transaction(self, durable: bool = False, meta: bool = False) -> Iterator[None]:
+        """One transaction; with `meta`, the pending facts and counts ride along and are
+        forgotten from memory only once it committed (`logger.outbox.facts`)."""
+        with Transaction(self._db, self._lock, durable):
+            yield
+            written = self._facts.write(self._db) if meta else None
+        if written is not None:
+            self._facts.forget(written)
+            self._last_meta_commit = self._clock()
 
     def close(self) -> None:
         """Commit what is pending and close the file (after a worker thread's transaction, e.g.
         a purge a cancelled flush left running, has ended: it holds the lock)."""
         if not self._read_only:
-            self.commit()
+            with contextlib.suppress(sqlite3.Error, OSError):  # logged by the failed commit
+                self.commit()
         with self._lock:
             if self._reader is not None:
                 self._reader.close()

@@ -63,7 +63,8 @@ async def _delete_v2(settings: InfluxSettings, series: Series, start: int, end: 
             response = await client.post("/api/v2/delete", params=params, json=body,
                                          headers=headers)
         except httpx.HTTPError as exc:
-            raise QueryError(f"cannot reach {settings.url}: {type(exc).__name__}") from None
+            raise QueryError(f"cannot reach {settings.display_url}: {type(exc).__name__}"
+                             ) from None
     if response.status_code == 404:
         return False
     if response.status_code not in (200, 204):

@@ -2,6 +2,12 @@
 
 `SinkGate.ensure()` runs the migrations (logger.sink.migrator) on the first flush and, while they
 fail, again with the project's backoff; until then every point waits in the outbox.
+
+The gate depends only on the raw series' migrations (issue 19). An optional feature's migration
+that fails (the ledger's retention policy: a user who may not create one) leaves the gate open:
+`feature_problems` says which feature is off and why, and it is tried again on a slower backoff
+(`FEATURE_RETRY_*`) until it works. Credentials that may write but not manage the database
+(HTTP 403) open the gate without migrations, every feature off.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ class SinkGate:
 
     RETRY_FIRST = 5.0
     RETRY_MAX = 120.0
+    FEATURE_RETRY_FIRST = 60.0
+    FEATURE_RETRY_MAX = 3600.0
 
     def __init__(self, settings: InfluxSettings, ledger: InfluxSettings | None = None) -> None:
         self.settings = settings
@@ -34,28 +42,43 @@ class SinkGate:
         self.state = "ready" if self.ready else "migrations not run yet"
         self.backoff = Backoff(self.RETRY_FIRST, self.RETRY_MAX)
         self._last_error: str | None = None
+        # Optional features whose migration failed: feature -> why (raw writes go on).
+        self.feature_problems: dict[str, str] = {}
+        self.feature_backoff = Backoff(self.FEATURE_RETRY_FIRST, self.FEATURE_RETRY_MAX)
+
+    async def _migrate(self) -> MigrationReport:
+        budget = max(30.0, self.settings.timeout * 10)
+        try:
+            return await asyncio.wait_for(run_migrations(self.settings, ledger=self.ledger),
+                                          budget)
+        except TimeoutError:
+            return MigrationReport(error=f"migrations took longer than {budget:.0f} s")
 
     async def ensure(self) -> bool:
-        """True once the database is migrated; otherwise tries again when the backoff allows."""
+        """True once the database is migrated; otherwise tries again when the backoff allows.
+        Once open, a feature whose migration failed is tried again when its backoff allows."""
         if self.ready:
+            if self.feature_problems and self.feature_backoff.ready():
+                self._features(await self._migrate())
             return True
         if not self.backoff.ready():
             return False
-        budget = max(30.0, self.settings.timeout * 10)
-        try:
-            report = await asyncio.wait_for(run_migrations(self.settings, ledger=self.ledger),
-                                            budget)
-        except TimeoutError:
-            report = MigrationReport(error=f"migrations took longer than {budget:.0f} s")
-        if report.ok:
-            self.ready, self.state = True, "ready"
+        report = await self._migrate()
+        if report.ok or report.not_permitted:
+            self.ready = True
+            self.state = "ready" if report.ok else "ready (not migrated: not permitted)"
             self.backoff.succeeded()
             for line in report.lines:
                 log.info("migration %s", line)
-            log.info(
-                "%s at %s ready: %d migration(s) applied, %d already applied",
-                report.server, self.settings.display_url, len(report.applied), len(report.already),
-            )
+            if report.ok:
+                log.info("%s at %s ready: %d migration(s) applied, %d already applied",
+                         report.server, self.settings.display_url, len(report.applied),
+                         len(report.already))
+            else:
+                log.warning("%s: these credentials may write but not manage the database; "
+                            "writing without migrations (the database must exist; "
+                            "docs/influxdb.md)", report.error)
+            self._features(report)
             return True
         if report.endpoints_missing:
             # Nothing can be migrated or recorded through an endpoint that only takes writes,
@@ -84,3 +107,21 @@ class SinkGate:
         else:
             log.debug("migrations still failing (%s); next try in %.0f s", error, delay)
         return False
+
+    def _features(self, report: MigrationReport) -> None:
+        """Take the features' state from a migration run that opened (or kept open) the gate:
+        a feature whose migration failed is off, logged once per reason, retried later."""
+        if report.error is not None and not report.not_permitted:
+            self.feature_backoff.failed()  # the server failed this time: try again later
+            return
+        for feature, error in report.feature_errors.items():
+            if self.feature_problems.get(feature) != error:
+                log.error("%s: the %s stays off and raw logging goes on; tried again later "
+                          "(`jullix-logger migrate` shows details)", error, feature)
+        for feature in self.feature_problems.keys() - report.feature_errors.keys():
+            log.info("the %s's migration succeeded: the %s is on again", feature, feature)
+        self.feature_problems = dict(report.feature_errors)
+        if self.feature_problems:
+            self.feature_backoff.failed()
+        else:
+            self.feature_backoff.succeeded()

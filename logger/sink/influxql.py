@@ -81,7 +81,8 @@ class InfluxQL:
                 f"cannot reach {self._settings.display_url}: {type(exc).__name__}"
             ) from None
         if response.status_code != 200:
-            raise QueryError(f"/query answered HTTP {response.status_code}: {response.text[:300]}")
+            raise QueryError(f"/query answered HTTP {response.status_code}: "
+                             f"{response.text.strip()[:300]}")
         try:
             payload = response.json()
         except ValueError:

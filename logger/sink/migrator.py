@@ -17,6 +17,15 @@ A failing migration stops the run: it and every later one stay unrecorded, and t
 the migration and what to do. `jullix-logger run` never writes into a database whose migrations
 did not all succeed: it keeps every point in the outbox and retries the migrations with a backoff
 (see `logger.sink.gate.SinkGate`), so a server that is down or still starting costs nothing.
+
+Two exceptions keep an optional part from blocking the core (issue 19):
+- A migration of an optional feature (`FEATURE = "ledger"` in its module: 0003, the ledger's
+  retention policy or bucket) that fails is reported per feature (`feature_errors`), the later
+  migrations still run, and the raw series are written; the feature stays off until it works.
+- Credentials that may write but not manage the database (InfluxDB's 403: a non-admin user, a
+  write-only token) cannot migrate anything: `not_permitted` says so, and the raw series are
+  written without migrations (the database must exist), while every feature migration counts
+  as failed with that reason.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from logger.sink.migration_context import (
     EndpointsMissing,
     MigrationContext,
     MigrationError,
+    NotPermitted,
     ServerInfo,
     ServerUnreachable,
     server_info,
@@ -60,6 +70,7 @@ class Migration:
     # Optional: the settings the migration depends on, as a string. When it differs from the
     # recorded one (say `[influx] raw_retention` changed), the migration is applied again.
     settings_key: Callable[[MigrationContext], str] | None = None
+    feature: str | None = None  # an optional feature's migration: never blocks raw writes
 
 
 def discover(package: ModuleType | None = None) -> list[Migration]:
@@ -79,7 +90,7 @@ def discover(package: ModuleType | None = None) -> list[Migration]:
             raise RuntimeError(f"{module.__name__}: ID {ident!r} does not match its file name")
         found.append(Migration(
             ident, module.DESCRIPTION, module.apply, module.__name__,
-            getattr(module, "settings_key", None),
+            getattr(module, "settings_key", None), getattr(module, "FEATURE", None),
         ))
     found.sort(key=lambda m: m.id)
     ids = [m.id for m in found]
@@ -97,11 +108,22 @@ class MigrationReport:
     error: str | None = None
     unreachable: bool = False
     endpoints_missing: bool = False  # no /ping or /query: nothing can be migrated here
+    not_permitted: bool = False  # the credentials may not manage the database (HTTP 403)
     dry_run: bool = False
+    # Optional features whose migration failed, with the one line why (raw writes go on).
+    feature_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
+        """The raw series' migrations succeeded (a feature's may still have failed)."""
         return self.error is None
+
+
+def not_permitted(text: str) -> bool:
+    """Whether an error says the credentials may not do this (rather than that it failed)."""
+    lowered = text.lower()
+    return ("http 403" in lowered or "not authorized" in lowered
+            or "requires admin privilege" in lowered or "insufficient permissions" in lowered)
 
 
 async def read_record(ctx: MigrationContext) -> dict[str, dict[str, Any]]:
@@ -122,7 +144,9 @@ async def read_record(ctx: MigrationContext) -> dict[str, dict[str, Any]]:
         if "not json" in text:  # a web server or a login page, not InfluxDB: nothing to migrate
             raise MigrationError(
                 f"{ctx.settings.display_url} does not answer like InfluxDB: {exc}") from None
-        if "http 401" in text or "http 403" in text:
+        if not_permitted(text):
+            raise NotPermitted(f"cannot read the migration record: {exc}") from None
+        if "http 401" in text:
             raise MigrationError(f"cannot read the migration record: {exc}") from None
         # e.g. InfluxDB 2.x before 2.4 without a DBRP mapping: cannot tell what was applied.
         # Every migration is idempotent, so applying them all again is safe.
@@ -190,29 +214,40 @@ async def run_migrations(
             report.error = str(exc)
             report.unreachable = isinstance(exc, ServerUnreachable)
             report.endpoints_missing = isinstance(exc, EndpointsMissing)
+            if isinstance(exc, NotPermitted):
+                _not_permitted(report, migrations, str(exc))
             return report
         for migration in migrations:
+            if migration.feature in report.feature_errors:
+                continue  # a feature whose earlier migration failed: its later ones wait
             key = migration.settings_key(ctx) if migration.settings_key else ""
             recorded = record.get(migration.id)
             if recorded is not None and (not key or recorded.get("settings") == key):
                 report.already.append(migration.id)
                 continue
+            refused = False
             try:
                 lines = await migration.apply(ctx, dry_run)
             except (MigrationError, QueryError) as exc:
-                report.error = f"migration {migration.id} ({migration.description}) failed: {exc}"
-                break
+                error = f"migration {migration.id} ({migration.description}) failed: {exc}"
+                refused = isinstance(exc, NotPermitted) or not_permitted(str(exc))
             except Exception as exc:  # a bug in a migration: still one clear line
-                report.error = (
-                    f"migration {migration.id} ({migration.description}) failed unexpectedly: "
-                    f"{type(exc).__name__}: {exc}"
-                )
+                error = (f"migration {migration.id} ({migration.description}) failed "
+                         f"unexpectedly: {type(exc).__name__}: {exc}")
                 log.debug("migration %s failed", migration.id, exc_info=True)
-                break
-            report.applied.append(migration.id)
-            report.lines.extend(f"{migration.id} {line}" for line in lines)
-            if not dry_run:
-                done.append(record_line(migration, time.time(), key))
+            else:
+                report.applied.append(migration.id)
+                report.lines.extend(f"{migration.id} {line}" for line in lines)
+                if not dry_run:
+                    done.append(record_line(migration, time.time(), key))
+                continue
+            if migration.feature is not None:
+                report.feature_errors[migration.feature] = error
+                continue
+            report.error = error
+            if refused:
+                _not_permitted(report, migrations, error)
+            break
         if done:
             # Recorded together at the end, because a migration may create the retention
             # policy the record is written into; on a failure the ones that succeeded are
@@ -224,6 +259,21 @@ async def run_migrations(
     finally:
         await ctx.close()
     return report
+
+
+def _not_permitted(report: MigrationReport, migrations: Sequence[Migration], error: str
+                   ) -> None:
+    """These credentials may not manage the database: every feature migration not applied
+    yet counts as failed for that reason (the raw series are written without migrations)."""
+    report.not_permitted = True
+    for migration in migrations:
+        if migration.feature is not None and migration.id not in report.applied:
+            report.feature_errors.setdefault(
+                migration.feature,
+                f"migration {migration.id} ({migration.description}) could not run: these "
+                f"credentials may not manage the database ({error[:200]}); run `jullix-logger "
+                f"migrate` once with an admin's credentials, or create it as "
+                f"docs/influxdb.md says")
 
 
 def format_report(report: MigrationReport, settings: InfluxSettings) -> list[str]:
@@ -241,4 +291,6 @@ def format_report(report: MigrationReport, settings: InfluxSettings) -> list[str
     )
     if report.error:
         lines.append(f"FAILED: {report.error}")
+    for feature, error in sorted(report.feature_errors.items()):
+        lines.append(f"FAILED ({feature}: the {feature} stays off, raw logging goes on): {error}")
     return lines

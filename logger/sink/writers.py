@@ -26,6 +26,8 @@ class Outcome(enum.Enum):
     OK = "ok"
     RETRY = "retry"  # the server or the link is not ready: keep the data, try again later
     REJECT = "reject"  # the server will never take this request as it is
+    HOLD = "hold"  # this target cannot take these lines now: park them, the rest goes on
+    PARTIAL = "partial"  # the targets of one batch answered differently: see `parts`
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,21 @@ class WriteResult:
     status: int | None = None
     message: str = ""
     retry_after: float | None = None
+    target: str = ""  # with HOLD: the target whose lines are parked
+    # With PARTIAL: (indices of the batch's lines, what happened to them), one per target.
+    parts: tuple[tuple[tuple[int, ...], WriteResult], ...] = ()
+
+
+def encode_body(lines: Sequence[str]) -> bytes | WriteResult:
+    """The request body, or a REJECT when a line cannot be encoded (a lone surrogate that got
+    past the outbox's door): the delivery then bisects the batch and dead-letters that line
+    alone, instead of an exception stopping every write."""
+    text = "\n".join(lines) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return WriteResult(Outcome.REJECT, None, f"a line is not valid UTF-8 text ({exc.reason} "
+                           f"at {exc.start}); nothing of this request was sent")
 
 
 def classify(status: int, body: str, retry_after: str | None = None) -> WriteResult:
@@ -78,7 +95,9 @@ class V1Writer:
         self._client = influx_client(settings)
 
     async def write(self, lines: Sequence[str]) -> WriteResult:
-        body = ("\n".join(lines) + "\n").encode()
+        body = encode_body(lines)
+        if isinstance(body, WriteResult):
+            return body
         try:
             response = await self._client.post("/write", params=self._params, content=body)
         except httpx.HTTPError as exc:
@@ -113,7 +132,7 @@ class V2Writer:
         # The write service underneath the client's write API, whose status and body we check.
         self._write_service = WriteService(self._client.api_client)
 
-    def _write_blocking(self, body: str) -> WriteResult:
+    def _write_blocking(self, body: bytes) -> WriteResult:
         from influxdb_client.client.exceptions import InfluxDBError
         from influxdb_client.domain.write_precision import WritePrecision
 
@@ -145,7 +164,10 @@ class V2Writer:
         return classify(status, text)
 
     async def write(self, lines: Sequence[str]) -> WriteResult:
-        return await asyncio.to_thread(self._write_blocking, "\n".join(lines))
+        body = encode_body(lines)
+        if isinstance(body, WriteResult):
+            return body
+        return await asyncio.to_thread(self._write_blocking, body)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._client.close)

@@ -93,6 +93,7 @@ class InfluxServer:
         self.http_port: int | None = None
         self.rpc_port: int | None = None
         self.startup_seconds: float | None = None  # how long the last start() took
+        self.admin: tuple[str, str] | None = None  # set by `enable_auth`
         self._proc: subprocess.Popen[bytes] | None = None
         self._closed = False
         atexit.register(self._kill_at_exit)
@@ -300,6 +301,8 @@ class InfluxServer:
     def _request(
         self, method: str, path: str, params: dict[str, str], body: bytes | None = None
     ) -> tuple[int, bytes]:
+        if self.admin is not None:  # auth-enabled: the test's admin user, as u/p parameters
+            params = {**params, "u": self.admin[0], "p": self.admin[1]}
         url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
         req = urllib.request.Request(url, data=body, method=method)
         try:
@@ -338,6 +341,14 @@ class InfluxServer:
         status, answer = self._request("POST", "/write", params, body)
         if status != 204:
             raise InfluxQueryError(f"/write to {db}: HTTP {status}: {answer[:300]!r}")
+
+    def enable_auth(self, user: str = "admin", password: str = "admin-secret") -> None:
+        """For a server started with `extra_config={("http", "auth-enabled"): "true"}`: create
+        the first admin user (1.x lets the first one be created without credentials) and use
+        it for every later request of this object."""
+        self.query(f"CREATE USER {quote_ident(user)} WITH PASSWORD "
+                   f"'{password}' WITH ALL PRIVILEGES")
+        self.admin = (user, password)
 
     def create_database(self, name: str) -> None:
         self.query(f"CREATE DATABASE {quote_ident(name)}")

@@ -44,7 +44,7 @@ class ReceiveStamper:
         self.problems = problems
         self.max_held = max_held
         self._held: deque[_Held] = deque()
-        self._sequence = ReceiveSequence("local")
+        self.sequence = ReceiveSequence("local")  # its last stamp survives a restart
         self._trusted: bool | None = True  # what was last said about the host clock
 
     @property
@@ -73,9 +73,9 @@ class ReceiveStamper:
             held = self._held.popleft()
             when = self.clock.stamp(held.mono, held.host)
             if when is not None:
-                out.extend(restamp(held.points, self._sequence.next(when)))
+                out.extend(restamp(held.points, self.sequence.next(when)))
         if points:
-            out.extend(restamp(points, self._sequence.next(moment)))
+            out.extend(restamp(points, self.sequence.next(moment)))
         return out
 
     def _say(self, trusted: bool | None, mono: float, host: datetime) -> None:
