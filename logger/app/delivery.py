@@ -23,6 +23,7 @@ from logger.config import Settings
 from logger.core.backoff import Backoff
 from logger.core.logs import get_logger
 from logger.outbox import Outbox, Row, keys
+from logger.outbox.lock import OutboxLock
 from logger.sink.gate import SinkGate
 from logger.sink.writers import Outcome, Writer, WriteResult
 
@@ -34,10 +35,17 @@ SEND_STEPS = 8  # loop turns for httpx to put a request on the wire before the n
 
 
 def open_outbox(settings: Settings) -> Outbox:
-    """The outbox as `[outbox]` configures it (the service's and the backfill command's)."""
+    """The outbox as `[outbox]` configures it, to drain (the service's and the commands'):
+    locked for this process (`logger.outbox.lock`), OutboxBusy when another one drains it."""
     box = settings.outbox
-    return Outbox(box.path, box.max_mb, box.overflow, commit_interval=box.commit_interval,
-                  dead_letter_max=box.dead_letter_max, dead_letter_days=box.dead_letter_days)
+    lock = OutboxLock(box.path).acquire()
+    try:
+        return Outbox(box.path, box.max_mb, box.overflow, commit_interval=box.commit_interval,
+                      dead_letter_max=box.dead_letter_max, dead_letter_days=box.dead_letter_days,
+                      lock=lock)
+    except BaseException:
+        lock.release()
+        raise
 
 
 @dataclass

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from logger.app.delivery import Delivery, deliver_all
+from logger.app.delivery import Delivery, deliver_all, open_outbox
 from logger.app.ledger_build import BuildReport, LedgerBuilder
 from logger.config import Settings
 from logger.core.belgian_time import brussels_day, day_bounds
@@ -26,10 +26,12 @@ from logger.ledger.periods import DAY, HOUR, days_between
 from logger.ledger.points import ENERGY
 from logger.ledger.sources import CLOUD_PROFILE_TAGS, GRID_METER, GRID_P1, PROFILE_MEASUREMENT
 from logger.outbox import Outbox, keys
+from logger.outbox.handoff import OutboxHandoff
+from logger.outbox.lock import OutboxBusy
 from logger.sink.gate import SinkGate
 from logger.sink.influxql import InfluxQL
 from logger.sink.ledger_reads import LedgerReads
-from logger.sink.targets import ledger_from, ledger_influx, make_routed_writer
+from logger.sink.targets import LEDGER_TARGET, ledger_from, ledger_influx, make_routed_writer
 
 log = get_logger(__name__)
 
@@ -161,6 +163,7 @@ class BuildResult:
     days: int
     delivered: int = 0
     left: int = 0
+    handed_to: int | None = None  # the running service's pid, when the points went to it
 
 
 async def first_reading(reads: LedgerReads, settings: Settings, until: int) -> int | None:
@@ -180,13 +183,22 @@ async def build_history(settings: Settings, since: datetime | None, until: datet
     ql = InfluxQL(settings.influx)
     reads = make_reads(settings, ql)
     end = int((until or datetime.now(UTC)).timestamp())
-    outbox = None if dry_run else Outbox(settings.outbox.path, settings.outbox.max_mb,
-                                         settings.outbox.overflow)
+    outbox: Outbox | None = None
+    handoff: OutboxHandoff | None = None
+    busy: OutboxBusy | None = None
+    if not dry_run:
+        try:
+            outbox = open_outbox(settings)  # [outbox] bounds: opening prunes by them
+        except OutboxBusy as exc:  # the service drains it: hand the points over instead
+            busy, handoff = exc, OutboxHandoff(settings.outbox.path)
     problems = Problems(log, on_count=outbox.count if outbox else None)
     gate = SinkGate(settings.influx, ledger_influx(settings))
     try:
         if outbox is not None and not await gate.ensure():
             raise LedgerBuildError(f"InfluxDB is not ready ({gate.state}); nothing was built")
+        if outbox is not None and LEDGER_TARGET in gate.feature_problems:
+            raise LedgerBuildError(f"the ledger is off: {gate.feature_problems[LEDGER_TARGET]}; "
+                                   "nothing was built")
         start = int(since.timestamp()) if since else await first_reading(reads, settings, end)
         days = [] if start is None else days_between(start, end)
         if until is None and days:
@@ -196,11 +208,15 @@ async def build_history(settings: Settings, since: datetime | None, until: datet
             if outbox is not None:
                 outbox.put(points)
                 outbox.commit()  # one day at a time: bounded memory, durable progress
+            elif handoff is not None:
+                handoff.put(points)
 
         note = outbox.set_meta if outbox is not None else None
         builder = LedgerBuilder(settings, reads, emit, problems, note)
         report = await builder.run(days, progress)
         result = BuildResult(report, len(days))
+        if handoff is not None and busy is not None:
+            result.delivered, result.handed_to = handoff.handed, busy.pid or 0
         if outbox is not None:
             note_newest(outbox, report)
             outbox.commit()
@@ -215,3 +231,5 @@ async def build_history(settings: Settings, since: datetime | None, until: datet
         await ql.close()
         if outbox is not None:
             outbox.close()
+        if handoff is not None:
+            handoff.close()

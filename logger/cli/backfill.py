@@ -12,6 +12,7 @@ from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from, 
 from logger.cli.logs import setup_logging
 from logger.cli.progress import day_progress
 from logger.config import Settings
+from logger.outbox.lock import holder
 
 
 def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +45,14 @@ def run_backfill(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if not settings.influx.configured:
         print("backfill needs InfluxDB to find gaps: [influx] url is empty")
+        return EXIT_FAILED
+    running = holder(settings.outbox.path)
+    if running is not None and not args.dry_run:  # one outbox, one writer: refuse, clearly
+        print(f"jullix-logger backfill: the service (pid {running or '?'}) is running on the "
+              f"outbox {settings.outbox.path}: it repairs the gaps of the last "
+              f"{settings.backfill.lookback_days:g} days itself, every hour. To backfill by "
+              "hand, stop it first (`sudo systemctl stop jullix-logger`); --dry-run works "
+              "meanwhile", file=sys.stderr)
         return EXIT_FAILED
     if args.undo:
         if since is None or until is None:

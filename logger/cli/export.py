@@ -25,7 +25,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"no outbox at {path}: nothing has been logged with this config yet",
               file=sys.stderr)
         return EXIT_FAILED
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    except OSError as exc:  # a missing directory, no permission: one line, not a traceback
+        outbox.close()
+        print(f"jullix-logger export: cannot write {args.output}: {exc.strerror}",
+              file=sys.stderr)
+        return EXIT_FAILED
     count = 0
     try:
         for line in outbox.iter_lines(dead_letters=args.dead_letters):

@@ -68,7 +68,10 @@ def summary(result: Any, dry_run: bool) -> list[str]:
         lines.append(f"  {local_label(peak.start, MONTH)} peak {peak.peak_w:.0f} W, billed "
                      f"{peak.billed_w:.0f} W, 12-month mean {peak.mean_12m_w:.0f} W, "
                      f"{meter}{flag}")
-    if not dry_run:
+    if not dry_run and result.handed_to is not None:
+        lines.append(f"handed {result.delivered} points to the running service (pid "
+                     f"{result.handed_to or '?'}), which delivers them to InfluxDB")
+    elif not dry_run:
         lines.append(f"delivered to InfluxDB: {result.delivered} points; waiting in the outbox: "
                      f"{result.left}" + (" (the service delivers them)" if result.left else ""))
     return lines

@@ -4,6 +4,11 @@ The backfill state (and whatever else lives next to the outbox) says when the ho
 of data, which says when its people were away: mode 0600 for files and 0700 for the directories
 the logger creates, whatever the umask. A directory that already exists keeps its mode: it may
 be shared on purpose (a StateDirectory= of systemd already is 0700).
+
+A file root creates in a directory someone else owns (`sudo jullix-logger backfill` in the
+service's state directory) is given to that directory's owner (`adopt_owner`): a root-owned 0600
+state file or SQLite WAL would be unreadable for the service, which would then start afresh or
+fail to open its outbox (issue 19).
 """
 
 from __future__ import annotations
@@ -48,8 +53,20 @@ def write_private(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+        adopt_owner(path)
     finally:
         if fd >= 0:
             os.close(fd)
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def adopt_owner(path: Path) -> None:
+    """Running as root, give `path` to the owner of its directory when that is another user
+    (see the module doc); otherwise, or when it cannot be done, leave it as it is."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    with contextlib.suppress(OSError):
+        directory = os.stat(Path(path).parent)
+        if directory.st_uid != 0 and os.stat(path).st_uid != directory.st_uid:
+            os.chown(path, directory.st_uid, directory.st_gid)

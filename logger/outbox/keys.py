@@ -85,6 +85,7 @@ REFUSED_UNENCODABLE = "refused_unencodable"  # points the outbox refused: text n
 # carry (a lone surrogate), which would have failed every commit and every write
 COMMIT_FAILED = "outbox_commit_failed"  # commits that failed and were rolled back (disk full,
 # read-only, locked); their points stayed in memory for the next try
+HANDED_OVER = "handed_over"  # points a command handed to the running service's outbox
 FLUSH_FAILED = "flush_failed"  # flushes that ended in an unexpected error (logged once a kind)
 MEMORY_DROPPED = "memory_dropped"  # points dropped from memory while commits kept failing
 HELD_DROPPED_PREFIX = "held_dropped."  # + target: held lines beyond the held table's bound

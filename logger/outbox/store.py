@@ -19,12 +19,9 @@ can never accept (`dead_letter`, bounded separately by `DeadLetters`). Both are 
 line: a line replaced while its write was in flight stays queued. A drained backlog's rows leave
 the queue behind a watermark first and the file later (`logger.outbox.confirmed`).
 
-One bad thing stays alone (issue 19). A line no UTF-8 can carry (a lone surrogate) is refused at
-the door, counted (`refused_unencodable`) and logged: it would fail every commit and every
-write. A commit that fails (disk full, read-only, locked) rolls back whole, memory included:
-its points, facts and counts wait for the next try (`commit_failing` says so; while it lasts,
-memory holds at most `MEMORY_CAP` points, the oldest dropped and counted). Lines whose target
-cannot take them are parked apart (`hold`, `logger.outbox.held`), never left at the queue's head.
+Issue 19: a line no UTF-8 can carry (a lone surrogate) is refused at the door and counted; a
+failed commit (disk full) rolls back whole, memory included (`commit_failing`; memory then holds
+at most `MEMORY_CAP` points); lines whose target cannot take them are parked apart (`hold`).
 """
 
 from __future__ import annotations
@@ -37,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from logger.core.files import adopt_owner
 from logger.core.logs import get_logger
 from logger.core.point import Point, encodable
 from logger.outbox.bound import BYTES_SQL, QueueBound, row_bytes
@@ -46,6 +44,7 @@ from logger.outbox.deletes import delete_batch, delete_rows, note_replaced
 from logger.outbox.facts import PendingFacts
 from logger.outbox.held import HeldRows
 from logger.outbox.keys import COMMIT_FAILED, MEMORY_DROPPED, REFUSED_UNENCODABLE, accepted, held
+from logger.outbox.lock import OutboxLock
 from logger.outbox.reading import OutboxReads
 from logger.outbox.schema import SCHEMA, Row
 from logger.outbox.transaction import Transaction
@@ -78,8 +77,10 @@ class Outbox(OutboxReads):
         dead_letter_max: int = 10_000,
         dead_letter_days: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        lock: OutboxLock | None = None,  # held until `close` (logger.outbox.lock)
     ) -> None:
         self.path = Path(path)
+        self._outbox_lock = lock
         self.max_bytes = int(max_mb * 1024 * 1024)
         self.overflow = overflow
         self.commit_interval = commit_interval
@@ -112,6 +113,8 @@ class Outbox(OutboxReads):
             # return, so a committed point survives a power cut too (docs/durability.md).
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            for suffix in ("", "-wal", "-shm"):  # root in the service's directory (files.py)
+                adopt_owner(self.path.with_name(self.path.name + suffix))
         self.confirmed = ConfirmedRows(self._db)
         counters = self._facts.counters
         self.dead_letters = DeadLetters(self._db, counters, dead_letter_max, dead_letter_days)
@@ -393,3 +396,5 @@ class Outbox(OutboxReads):
             if self._reader is not None:
                 self._reader.close()
             self._db.close()
+        if self._outbox_lock is not None:
+            self._outbox_lock.release()
