@@ -6,6 +6,7 @@ Fixtures:
 - `v2_proxy`           a V2Proxy in front of `influxd` (`/api/v2/write` -> `/write`)
 - `private_influxd`    a function-scoped InfluxServer of the test's own: stop/kill/restart it freely
 - `private_v2_proxy`   a V2Proxy in front of `private_influxd`
+- `auth_influxd`       a private InfluxServer with authentication on and an admin user
 
 Without an influxd binary these fixtures skip the test, unless `JULLIX_REQUIRE_INFLUXD=1` (CI),
 which turns the skip into a failure. `JULLIX_INFLUXD=/path/to/influxd` picks another binary.
@@ -44,10 +45,13 @@ def _require_influxd() -> str:
     pytest.skip(reason)
 
 
-def _running_server() -> Iterator[InfluxServer]:
-    server = InfluxServer(_require_influxd())
+def _running_server(auth: bool = False) -> Iterator[InfluxServer]:
+    extra = {("http", "auth-enabled"): "true"} if auth else None
+    server = InfluxServer(_require_influxd(), extra_config=extra)
     try:
         server.start()
+        if auth:
+            server.enable_auth()  # the test's admin; every request of `server` uses it
         yield server
     finally:
         server.close()
@@ -89,6 +93,13 @@ def v2_proxy(influxd: InfluxServer) -> Iterator[V2Proxy]:
 @pytest.fixture
 def private_influxd() -> Iterator[InfluxServer]:
     yield from _running_server()
+
+
+@pytest.fixture
+def auth_influxd() -> Iterator[InfluxServer]:
+    """A private influxd with `auth-enabled = true` and an admin (`server.admin`), for the
+    least-privilege users a test creates."""
+    yield from _running_server(auth=True)
 
 
 @pytest.fixture

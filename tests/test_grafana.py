@@ -381,6 +381,9 @@ def metric_for_counter(name: str) -> str:
         return f'jullix_p1_telegrams_total{{kind="{name.removeprefix("p1_")}"}}'
     if re.fullmatch(r"local_[a-z]+_failed", name):
         return f'jullix_local_poll_errors_total{{endpoint="{name[6:-7]}"}}'
+    if name.startswith(("held.", "held_dropped.")):
+        prefix, target = name.split(".", 1)
+        return f'jullix_{prefix}_total{{target="{target}"}}'
     if name.startswith("cloud_") or name == "backfill_failed":
         return f'jullix_cloud_errors_total{{kind="{name}"}}'
     return f"jullix_{name}_total"

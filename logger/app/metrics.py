@@ -21,6 +21,15 @@ from logger.core.version import __version__
 
 NAMESPACE = "jullix"
 
+# Counters of issue 19, each under its own name (`status` lists them the same way).
+COUNTED = {
+    "refused_unencodable": "points refused at the outbox's door: text no UTF-8 can carry",
+    "outbox_commit_failed": "outbox commits that failed and were rolled back (disk full)",
+    "memory_dropped": "points dropped from memory while commits kept failing",
+    "flush_failed": "flushes that ended in an unexpected error",
+    "handed_over": "points a command run by hand handed to this service's outbox",
+}
+
 
 class SnapshotCollector(Collector):
     """The metric families of one snapshot."""
@@ -75,14 +84,21 @@ class SnapshotCollector(Collector):
         for target, value in sorted(snap.held.items()):
             held.add_metric([target], value)
         yield held
-        yield _counter("refused_points", "points refused at the outbox's door (text no UTF-8 "
-                       "can carry)", counters.get("refused_unencodable", 0))
-        yield _counter("outbox_commit_failures", "outbox commits that failed and were rolled "
-                       "back (disk full, read-only)", counters.get("outbox_commit_failed", 0))
+        for name, documentation in COUNTED.items():
+            yield _counter(name, documentation, counters.get(name, 0))
         yield _gauge("outbox_commit_failing", "1 while the outbox cannot commit to disk",
                      1 if snap.storage_problem else 0)
-        yield _counter("memory_dropped", "points dropped from memory while commits failed",
-                       counters.get("memory_dropped", 0))
+        for prefix, documentation in (("held", "lines parked because their target could not "
+                                       "take them, by target"),
+                                      ("held_dropped", "parked lines dropped by the held "
+                                       "table's bound, by target")):
+            family = CounterMetricFamily(f"{NAMESPACE}_{prefix}", documentation,
+                                         labels=["target"])
+            for name, value in sorted(counters.items()):
+                if name.startswith(prefix + "."):
+                    family.add_metric([name.removeprefix(prefix + ".")], value)
+            yield family
+
         errors = CounterMetricFamily(f"{NAMESPACE}_write_errors",
                                      "failed or refused write requests by class",
                                      labels=["class"])

@@ -46,18 +46,17 @@ def run_backfill(args: argparse.Namespace) -> int:
     if not settings.influx.configured:
         print("backfill needs InfluxDB to find gaps: [influx] url is empty")
         return EXIT_FAILED
-    running = holder(settings.outbox.path)
-    if running is not None and not args.dry_run:  # one outbox, one writer: refuse, clearly
-        print(f"jullix-logger backfill: the service (pid {running or '?'}) is running on the "
-              f"outbox {settings.outbox.path}: it repairs the gaps of the last "
-              f"{settings.backfill.lookback_days:g} days itself, every hour. To backfill by "
-              "hand, stop it first (`sudo systemctl stop jullix-logger`); --dry-run works "
-              "meanwhile", file=sys.stderr)
-        return EXIT_FAILED
     if args.undo:
         if since is None or until is None:
             print("jullix-logger backfill: --undo needs --since and --until", file=sys.stderr)
             return EXIT_CONFIG
+        running = holder(settings.outbox.path)
+        if running is not None and not args.dry_run:  # it forgets gaps the service tracks
+            print(f"jullix-logger backfill --undo: the service (pid {running or '?'}) is "
+                  f"running on the outbox {settings.outbox.path}, and its own backfill job "
+                  "could fill the range again meanwhile; stop it first (`sudo systemctl stop "
+                  "jullix-logger`). --dry-run works meanwhile", file=sys.stderr)
+            return EXIT_FAILED
         return _undo(settings, since, until, args.dry_run)
     progress, stop_progress = day_progress(sys.stderr, "backfill")
     try:
@@ -72,7 +71,10 @@ def run_backfill(args: argparse.Namespace) -> int:
     if result.report is not None:
         for line in result.report.summary_lines():
             print(line)
-    if not args.dry_run:
+    if not args.dry_run and result.handed_to is not None:
+        print(f"handed {result.delivered} points to the running service (pid "
+              f"{result.handed_to or '?'}), which delivers them to InfluxDB")
+    elif not args.dry_run:
         print(f"delivered to InfluxDB: {result.delivered} points; waiting in the outbox: "
               f"{result.left}" + (" (the service delivers them)" if result.left else ""))
     return EXIT_OK if result.ok else EXIT_FAILED

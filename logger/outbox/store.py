@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logger.core.files import adopt_owner
+from logger.core.line_protocol import identity_of_line
 from logger.core.logs import get_logger
 from logger.core.point import Point, encodable
 from logger.outbox.bound import BYTES_SQL, QueueBound, row_bytes
@@ -286,21 +287,20 @@ class Outbox(OutboxReads):
 
     def hold(self, rows: Sequence[Row], target: str, reason: str) -> None:
         """Park rows whose target cannot take them now (`logger.outbox.held`), so the lines
-        behind them keep flowing. Guarded like `ack`: a replacement that arrived in flight
-        stays queued (and meets the same target problem on its own)."""
+        behind them keep flowing; guarded like `ack` (a replacement in flight stays queued)."""
         if not rows:
             return
         wall = time.time()
         committed, caught = self._leaving(rows)
         with self._transaction(meta=True):
             self._delete(committed, caught)
-            self.held.add(target, [(r.identity, r.line, wall) for r in rows], reason)
+            self.held.add(target, [(r.identity or identity_of_line(r.line), r.line, wall)
+                                   for r in rows], reason)
             self.count(held(target), len(rows))
 
     def release_held(self, target: str, limit: int) -> int:
-        """Queue up to `limit` of `target`'s held lines again, oldest first, in one
-        transaction (a crash leaves them held or queued, never neither); returns how many.
-        A line whose identity is queued already keeps the queued (newer) one."""
+        """Queue up to `limit` of `target`'s held lines again, oldest first, in one transaction
+        (held or queued, never neither); a queued line of the same identity is newer: kept."""
         if not self.held.exists:
             return 0
         with self._transaction(meta=True):

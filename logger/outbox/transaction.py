@@ -26,8 +26,19 @@ class Transaction:
             raise
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """COMMIT, or ROLLBACK on an error. SQLite may have rolled back already (a full disk,
+        an I/O error), and a COMMIT may fail itself and leave the transaction open: rolled
+        back then, and the original error is what the caller sees (issue 19)."""
         try:
-            self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            if exc_type is None:
+                try:
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            elif self._db.in_transaction:
+                self._db.execute("ROLLBACK")
         finally:
             try:
                 if self._durable:

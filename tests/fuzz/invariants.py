@@ -25,6 +25,7 @@ def check_point(point: Point) -> None:
     assert type(point.time_s) is int
     line = point.to_line()
     assert "\n" not in line and "\r" not in line, line
+    line.encode("utf-8")  # SQLite and the HTTP body must carry it: no lone surrogate (issue 19)
     assert line.startswith(point.series_key + " ")
     assert line.endswith(f" {point.time_s}")
     field_text = line[len(point.series_key) + 1 : -len(f" {point.time_s}")]

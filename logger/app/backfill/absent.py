@@ -10,11 +10,12 @@ as absent: without its history there is nothing to write.
 from __future__ import annotations
 
 from logger.outbox import Outbox, keys
+from logger.outbox.handoff import OutboxHandoff
 from logger.sources.cloud.paths import HISTORY_DEVICES
 from logger.sources.local.collector import Status
 
 
-def absent_devices(outbox: Outbox) -> frozenset[str]:
+def absent_devices(outbox: Outbox | OutboxHandoff) -> frozenset[str]:
     """History devices whose local endpoint last answered "no such device type"."""
     return frozenset(
         device for device in HISTORY_DEVICES

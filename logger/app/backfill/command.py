@@ -5,7 +5,9 @@ Points fetched from the cloud are committed to the outbox (the service's, from t
 before the gap is recorded as fetched, then delivered through the migration gate and `Delivery`,
 so a point written by hand is as durable and as deduplicated as one written by the service: a
 kill in the middle leaves the fetched points in the outbox, and a rerun (or the running service)
-delivers them; nothing is written twice because every point's identity is stable.
+delivers them; nothing is written twice because every point's identity is stable. While the
+service runs on the same outbox (`logger.outbox.lock`), the points are handed to it
+(`logger.outbox.handoff`, committed just the same) and the service delivers them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.point import Point
 from logger.core.problems import Problems
-from logger.outbox import keys
+from logger.outbox import Outbox, keys
+from logger.outbox.handoff import OutboxHandoff
+from logger.outbox.lock import OutboxBusy
 from logger.sink.gate import SinkGate
 from logger.sink.influxql import InfluxQL, QueryError
 from logger.sink.targets import ledger_influx, make_routed_writer
@@ -36,8 +40,9 @@ DELIVERY_TIMEOUT = 300.0  # then the rest waits in the outbox for the service
 class CommandResult:
     report: BackfillReport | None = None
     error: str = ""  # why the run stopped ("" when it ran to its end)
-    delivered: int = 0  # points InfluxDB confirmed during this command
+    delivered: int = 0  # points InfluxDB confirmed during this command (or handed over)
     left: int = 0  # points still in the outbox afterwards
+    handed_to: int | None = None  # the running service's pid, when the points went to it
 
     @property
     def ok(self) -> bool:
@@ -65,7 +70,11 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
     if client is None:
         client = CloudClient(settings.cloud.url, settings.cloud.token,
                              timeout=settings.cloud.timeout)
-    outbox = open_outbox(settings)
+    outbox: Outbox | OutboxHandoff
+    try:
+        outbox = open_outbox(settings)
+    except OutboxBusy as busy:  # the service drains it: hand the points over
+        outbox, result.handed_to = OutboxHandoff(settings.outbox.path), busy.pid or 0
     problems = Problems(log, on_count=outbox.count)
 
     async def emit(points: list[Point]) -> None:
@@ -73,7 +82,8 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
         outbox.count(keys.BACKFILL_POINTS, len(points))
         outbox.commit()  # durable before the gap is recorded as fetched
 
-    delivery = Delivery(outbox, make_routed_writer(settings), settings.influx.batch_size)
+    delivery = Delivery(outbox, make_routed_writer(settings), settings.influx.batch_size
+                        ) if isinstance(outbox, Outbox) else None
     try:
         try:
             backfill = Backfill(settings, ql, client, emit, problems, progress,
@@ -85,13 +95,18 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
             result.error = f"failed: {exc}"
         if result.report is not None:
             record_run(outbox, result.report)
-        gate = SinkGate(settings.influx, ledger_influx(settings))
-        report = await deliver_all(outbox, gate, delivery, DELIVERY_TIMEOUT)
-        result.delivered = report.written
-        result.left = outbox.depth()
+        if isinstance(outbox, OutboxHandoff):
+            outbox.commit()
+            result.delivered = outbox.handed
+        elif delivery is not None:
+            gate = SinkGate(settings.influx, ledger_influx(settings))
+            report = await deliver_all(outbox, gate, delivery, DELIVERY_TIMEOUT)
+            result.delivered = report.written
+            result.left = outbox.depth()
     finally:
         await ql.close()
-        await delivery.writer.close()
+        if delivery is not None:
+            await delivery.writer.close()
         await client.close()
         outbox.close()
     return result

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from logger.outbox import Outbox, keys
+from logger.outbox.handoff import OutboxHandoff
 from logger.sink.gaps import Gap
 
 
@@ -78,7 +79,7 @@ class BackfillReport:
         return lines
 
 
-def record_run(outbox: Outbox, report: BackfillReport) -> None:
+def record_run(outbox: Outbox | OutboxHandoff, report: BackfillReport) -> None:
     """What `status`, `/metrics` and `_jullix_health` show of backfill: gaps repaired (a
     counter), gaps left open by the last run and when it ran (meta). Committed with the next
     commit of `outbox`."""

@@ -35,6 +35,9 @@ class FaultSettings:
     wrap_data: bool = False  # quirk: {"data": payload}
     numbers_as_strings: bool = False  # quirk: every number printed as a JSON string
     absent: list[str] = field(default_factory=list)  # device types removed from the box now
+    # Device types that also list one device whose id is a lone UTF-16 surrogate, sent as the
+    # legal JSON escape `"inv\\ud800"`: a string no UTF-8 (SQLite, an HTTP body) can carry.
+    poison_ids: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
         """Raise ValueError with a precise message on any out-of-range value."""
@@ -51,9 +54,10 @@ class FaultSettings:
                 raise ValueError(f"{key} must be within [0, 1], got {value}")
         if not 500 <= self.error_status <= 599:
             raise ValueError(f"error_status must be a 5xx status, got {self.error_status}")
-        for name in self.absent:
-            if name not in ENDPOINTS[1:]:
-                raise ValueError(f"absent: {name!r} is not a device type ({ENDPOINTS[1:]})")
+        for key in ("absent", "poison_ids"):
+            for name in getattr(self, key):
+                if name not in ENDPOINTS[1:]:
+                    raise ValueError(f"{key}: {name!r} is not a device type ({ENDPOINTS[1:]})")
         if self.down_mode not in ("503", "close"):
             raise ValueError(f"down_mode must be '503' or 'close', got {self.down_mode!r}")
 
@@ -81,6 +85,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "wrap_data": bool,
     "numbers_as_strings": bool,
     "absent": list,
+    "poison_ids": list,
 }
 
 
@@ -97,6 +102,7 @@ class Faults:
         self.settings = dataclasses.replace(settings) if settings else FaultSettings()
         self.settings.delay_endpoints = dict(self.settings.delay_endpoints)
         self.settings.absent = list(self.settings.absent)
+        self.settings.poison_ids = list(self.settings.poison_ids)
         self.settings.validate()
         self._monotonic = monotonic
         self._error_rng = random.Random(f"{seed}:error")
@@ -168,7 +174,7 @@ class Faults:
                 value = str(value)
             if not isinstance(value, expected):
                 raise ValueError(f"{key} has the wrong type: {type(value).__name__}")
-            if key == "absent":
+            if key in ("absent", "poison_ids"):
                 value = list(value)
             if key == "delay_endpoints":
                 for name, seconds in value.items():

@@ -38,6 +38,10 @@ TIME_FORMAT = "%y%m%d%H%M%S"
 # ---------------------------------------------------------------------- numbers
 
 
+POISON_MARK = "poisoned-id-marker"  # replaced in the body by the escape below
+POISONED_ID_JSON = b'"inv\\ud800"'  # JSON text: `inv` and a lone high surrogate
+
+
 def float32(x: float) -> float:
     """The value `x` takes when stored as an IEEE single-precision float."""
     return struct.unpack("<f", struct.pack("<f", x))[0]
@@ -314,8 +318,11 @@ class LocalApi:
         else:
             snap = self._snapshot()
             payload = self.payload(endpoint, snap)
+        if endpoint in settings.poison_ids and isinstance(payload, list) and payload:
+            payload = [*payload, {**payload[0], "id": POISON_MARK, "localid": "P99"}]
         wrapped = {"data": payload} if settings.wrap_data else payload
         body = dumps(wrapped, numbers_as_strings=settings.numbers_as_strings).encode()
+        body = body.replace(f'"{POISON_MARK}"'.encode(), POISONED_ID_JSON)
         if decision.action == "invalid-json":
             return Response(200, body[: max(1, len(body) // 2)])
         if endpoint == "meter" and snap is not None:
