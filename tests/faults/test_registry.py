@@ -23,7 +23,7 @@ from logger.testbed.simulator import FaultSettings, Simulator, SimulatorConfig
 REQUIRED = {"influx_stop_and_crash", "influx_500_then_slow", "logger_kill_9_x20",
             "box_timeouts_5xx_garbage", "outbox_overflow", "system_clock_jumps",
             "clock_behind_no_rtc", "outage_in_repeated_hour", "finished_poll_durable_kill_9",
-            "poisoned_device_id", "ledger_without_admin_rights"}
+            "poisoned_device_id", "ledger_without_admin_rights", "restart_after_step_back"}
 
 
 def load_all() -> None:
