@@ -13,7 +13,8 @@ at runtime with `proxy.set_mode(...)`:
   impostor      answer `status` (e.g. 200) with an HTML page, as a web server, a captive portal
                 or a login page at the wrong URL does; forward nothing
 
-`set_mode(..., writes_only=True)` applies the fault to writes only (queries keep working).
+`set_mode(..., writes_only=True)` applies the fault to writes only (queries keep working);
+`set_mode(..., only_path="/api/v2/delete")` to requests on that one path.
 
 `counts` says what happened per mode, `late_answers` how many answers were held past `delay` for
 a write the server had applied, `client_gone` how many of those found the client had hung up.
@@ -69,9 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _proxy(self) -> None:
         proxy = self.server.proxy
         body = self._body()
-        is_write = urllib.parse.urlsplit(self.path).path.rstrip("/") in ("/write",
-                                                                         "/api/v2/write")
-        mode, delay, status = proxy.snapshot(is_write)
+        path = urllib.parse.urlsplit(self.path).path.rstrip("/")
+        is_write = path in ("/write", "/api/v2/write")
+        mode, delay, status = proxy.snapshot(is_write, path)
         proxy.count(mode, is_write)
         if mode == "close":
             self.close_connection = True
@@ -150,6 +151,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._mode, self._delay, self._status = "pass", 0.0, 500
         self._writes_only = False
+        self._only_path: str | None = None
         self.counts: collections.Counter[str] = collections.Counter()
         self.late_answers = 0
         self.client_gone = 0
@@ -163,17 +165,19 @@ class FaultProxy:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def set_mode(self, mode: str, delay: float = 0.0, status: int = 500,
-                 writes_only: bool = False) -> None:
-        """Switch the fault; `writes_only` leaves `/query` and `/ping` healthy."""
+                 writes_only: bool = False, only_path: str | None = None) -> None:
+        """Switch the fault; `writes_only` leaves `/query` and `/ping` healthy, `only_path`
+        every other path."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         with self._lock:
             self._mode, self._delay, self._status = mode, delay, status
-            self._writes_only = writes_only
+            self._writes_only, self._only_path = writes_only, only_path
 
-    def snapshot(self, is_write: bool = True) -> tuple[str, float, int]:
+    def snapshot(self, is_write: bool = True, path: str = "") -> tuple[str, float, int]:
         with self._lock:
-            if self._writes_only and not is_write:
+            if (self._writes_only and not is_write) or (
+                    self._only_path is not None and path != self._only_path):
                 return "pass", 0.0, self._status
             return self._mode, self._delay, self._status
 

@@ -217,18 +217,47 @@ def test_export_into_a_missing_directory_is_one_line_and_exit_1(tmp_path):
 
 
 @pytest.mark.integration
+def test_backfill_undo_does_not_show_the_password_when_the_delete_request_fails(
+        tmp_path, influxd, influx_db):
+    """API v2: the points are counted over `/query`, then `/api/v2/delete` drops the
+    connection (before issue 19 its error named the URL with the password in it)."""
+    from fault_proxy import FaultProxy
+
+    proxy = FaultProxy(influxd.url).start()
+    proxy.set_mode("close", only_path="/api/v2/delete")
+    try:
+        host = proxy.url.removeprefix("http://")
+        config = write_config(tmp_path / "config.toml", {
+            "local": {"enabled": False},
+            "influx": {"url": f"http://jullix:{PASSWORD}@{host}", "api": "v2",
+                       "bucket": influx_db, "database": influx_db, "token": INFLUX_TOKEN},
+            "outbox": {"path": str(tmp_path / "outbox.sqlite")},
+        })
+        influxd.write(influx_db, "power_flow,installation=test,source=cloud grid_w=1 "
+                      f"{int(datetime(2026, 11, 20, 12, tzinfo=UTC).timestamp())}")
+        result = cli("backfill", "-c", str(config), "--undo", "--since", "2026-11-20",
+                     "--until", "2026-11-20")
+    finally:
+        proxy.stop()
+    text = result.stdout + result.stderr
+    assert result.returncode == 1 and "cannot reach http://<redacted>@" in text, text
+    assert PASSWORD not in text and INFLUX_TOKEN not in text
+
+
+@pytest.mark.integration
 def test_no_command_shows_a_secret_when_it_fails(tmp_path, influxd, influx_db):
-    """Every command, against an InfluxDB URL whose port nothing listens on (and once against a
-    real server with wrong credentials), with a password in the URL, an InfluxDB token and a
-    cloud token: none of the three appears in anything any command prints."""
+    """Every command, against an InfluxDB URL whose port nothing listens on (API v1 and v2, whose
+    `backfill --undo` takes `/api/v2/delete`), and against a real server, with a password in
+    the URL, an InfluxDB token and a cloud token: none of the three appears in anything any
+    command prints (before issue 19 the v2 undo printed the password when the delete failed)."""
     dead = f"http://jullix:{PASSWORD}@127.0.0.1:{free_port()}"
     live = influxd.url.replace("http://", f"http://jullix:{PASSWORD}@")
     outputs = []
-    for url in (dead, live):
+    for url, api in ((dead, "v1"), (dead, "v2"), (live, "v1")):
         config = write_config(tmp_path / "config.toml", {
             "local": {"enabled": False},
-            "influx": {"url": url, "database": influx_db, "token": INFLUX_TOKEN,
-                       "timeout": 2.0},
+            "influx": {"url": url, "api": api, "database": influx_db, "token": INFLUX_TOKEN,
+                       "bucket": influx_db, "timeout": 2.0},
             "cloud": {"enabled": True, "token": CLOUD_TOKEN,
                       "url": f"http://127.0.0.1:{free_port()}/api/v1", "timeout": 2.0},
             "outbox": {"path": str(tmp_path / "outbox.sqlite")},

@@ -19,14 +19,12 @@ import time
 from harness import ROOT, SimulatorProcess, wait_until, write_config
 
 from logger.app.delivery import Delivery
-from logger.app.features import Features
-from logger.app.ledger_target import LedgerTarget
 from logger.config import Settings
 from logger.core.backoff import Backoff
 from logger.core.point import Point
 from logger.outbox import Outbox
 from logger.sink.gate import SinkGate
-from logger.sink.targets import LEDGER_TARGET, ledger_influx, make_routed_writer
+from logger.sink.targets import ledger_influx, make_routed_writer
 
 T0 = 1_790_000_000
 
@@ -48,15 +46,22 @@ def ledger_rows(influxd, db: str) -> list[dict]:
 
 def test_raw_lines_pass_ledger_lines_whose_policy_is_missing_and_these_follow_it(
         tmp_path, influxd, influx_db):
+    from logger.app.features import Features  # (imported here: the CLI test below runs
+    from logger.app.ledger_target import LedgerTarget  # on code from before issue 19 too)
+    from logger.sink.targets import LEDGER_TARGET
+
     settings = Settings(influx={"url": influxd.url, "database": influx_db,
                                 "auto_migrate": False},
                         outbox={"path": tmp_path / "outbox.sqlite"})
     outbox = Outbox(settings.outbox.path)
-    outbox.put(ledger_points(30))  # at the head of the queue, as after a ledger update
-    outbox.put(raw_points(20))
+    ledger, raw = ledger_points(30), raw_points(20)
+    outbox.put(ledger[:12])  # at the head of the queue, as after a ledger update: a batch
+    for i in range(6):  # then ledger and raw lines mixed in one batch, by target in parts
+        outbox.put(ledger[12 + 3 * i:15 + 3 * i] + raw[2 * i:2 * i + 2])
+    outbox.put(raw[12:])
     outbox.commit()
     writer = make_routed_writer(settings)
-    delivery = Delivery(outbox, writer, batch_size=10)
+    delivery = Delivery(outbox, writer, batch_size=12)
     target = LedgerTarget(SinkGate(settings.influx, ledger_influx(settings)), writer, outbox,
                           Features(outbox))
 
