@@ -14,6 +14,7 @@ from pathlib import Path
 
 from logger.app.check_sources import CheckResult, check_cloud, check_local, check_p1, p1_wait
 from logger.config import Settings
+from logger.core.words import plural
 from logger.outbox import Outbox
 from logger.sink.flavour import api_problem
 from logger.sink.influxql import InfluxQL, QueryError
@@ -78,7 +79,7 @@ def check_outbox(settings: Settings) -> CheckResult:
             outbox.close()
     except Exception as exc:  # any failure here is the answer we report
         return CheckResult("outbox", False, f"{path}: {exc}")
-    return CheckResult("outbox", True, f"{path}: readable, {depth} points waiting")
+    return CheckResult("outbox", True, f"{path}: readable, {plural(depth, 'point')} waiting")
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -20,6 +20,8 @@ from logger.config import (
     resolve_config_path,
 )
 from logger.core.belgian_time import parse_bound
+from logger.core.words import plural
+from logger.outbox import Outbox
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -126,3 +128,21 @@ def _bound(option: str, text: str, end: bool) -> datetime:
     except ValueError:
         raise ValueError(f"{option} {text!r} is not a date (YYYY-MM-DD, a Belgian day) or an "
                          "ISO time (2026-11-26T14:00)") from None
+
+
+def delivery_line(delivered: int, left: int) -> str:
+    """What reached InfluxDB and what waits (the `backfill` and `ledger` summaries' last line)."""
+    return (f"delivered to InfluxDB: {plural(delivered, 'point')}; waiting in the outbox: "
+            f"{left}" + (" (the service delivers them)" if left else ""))
+
+
+def waiting_in_outbox(settings: Settings) -> int:
+    """The outbox's depth, read-only (0 when there is none)."""
+    try:
+        outbox = Outbox(settings.outbox.path, read_only=True)
+    except FileNotFoundError:
+        return 0
+    try:
+        return outbox.depth()
+    finally:
+        outbox.close()

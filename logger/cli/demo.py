@@ -42,6 +42,7 @@ from logger.config import (
     resolve_config_path,
 )
 from logger.core.line_protocol import measurement_of_line
+from logger.core.words import plural
 from logger.outbox import Outbox, keys
 from logger.sink.influxql import InfluxQL, QueryError
 
@@ -230,8 +231,9 @@ def _print_store(settings: Settings, workdir: Path, influx: bool, out: TextIO) -
         outbox.close()
     telegrams = stats.counters.get(keys.P1_TELEGRAMS, 0)
     out.write(f"P1: {telegrams} valid telegrams read\n")
-    out.write(f"\nthe embedded store (the outbox) is {settings.outbox.path}: {stats.depth} points "
-              f"in it{' (InfluxDB took the rest)' if influx else ''}\n")
+    out.write(f"\nthe embedded store (the outbox) is {settings.outbox.path}: "
+              f"{plural(stats.depth, 'point')} in it"
+              f"{' (InfluxDB took the rest)' if influx else ''}\n")
     out.write(f"  export it:   jullix-logger export -c {config} > demo.lp\n")
     out.write(f"  its status:  jullix-logger status -c {config}\n")
     out.write(f"  remove it:   rm -r {workdir}\n")
@@ -285,7 +287,7 @@ def _print_summary(rows: list[dict[str, Any]], out: Any) -> None:
     for row in rows:
         latest = {k: v for k, v in row["latest"].items() if v is not None}
         when = latest.pop("time", None)
-        header = f"{row['measurement']}: {row['count']} points"
+        header = f"{row['measurement']}: {plural(row['count'], 'point')}"
         if when is not None:
             header += f", latest at {_fmt(when)}"
         out.write(header + "\n")

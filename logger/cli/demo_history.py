@@ -21,6 +21,7 @@ from logger.app.delivery import Delivery, deliver_all
 from logger.config import Settings
 from logger.core.belgian_time import brussels_day, day_bounds, parse_bound
 from logger.core.point import Point
+from logger.core.words import plural
 from logger.ledger.periods import DAY, HOUR
 from logger.outbox import Outbox
 from logger.sink.gate import SinkGate
@@ -114,7 +115,7 @@ async def report_of_a_replayed_day(settings: Settings, features: InstallationFea
         datetime.fromtimestamp(start - PAD_S, UTC), datetime.fromtimestamp(end + PAD_S, UTC),
         REPLAY_STEP, seed, features, settings.installation) for p in step_points]
     written = await load(settings, points)
-    out.write(f"  replayed {day}: {len(points)} points, {written} written to InfluxDB\n")
+    out.write(f"  replayed {day}: {plural(len(points), 'point')}, {written} written to InfluxDB\n")
     out.write(f"\n$ jullix-logger ledger --since {day} --until {day}\n")
     since, until = parse_bound(day.isoformat()), parse_bound(day.isoformat(), end=True)
     result = await build_history(settings, since, until, dry_run=False)

@@ -21,6 +21,7 @@ from logger.cli import status_parts as part
 from logger.cli.common import command_prefix, config_line, config_notes, settings_from
 from logger.config import Settings
 from logger.core.durations import moment_and_age
+from logger.core.words import plural
 from logger.outbox import Outbox, keys
 
 
@@ -67,10 +68,10 @@ def check_empty(settings: Settings, out: TextIO, program: str = "jullix-logger")
         outbox.close()
     if stats.depth or stats.dead_letters:
         out.write(
-            f"the outbox at {path} holds {stats.depth} points InfluxDB has not received and "
-            f"{stats.dead_letters} it refused: deleting it loses them. Start the service until "
-            f"they are delivered, or export them first: `{program} export -o unsent.lp` "
-            f"and `{program} export --dead-letters -o refused.lp`\n")
+            f"the outbox at {path} holds {plural(stats.depth, 'point')} InfluxDB has not "
+            f"received and {stats.dead_letters} it refused: deleting it loses them. Start the "
+            f"service until they are delivered, or export them first: `{program} export -o "
+            f"unsent.lp` and `{program} export --dead-letters -o refused.lp`\n")
         return 1
     out.write(f"the outbox at {path} holds nothing unsent: deleting it loses no data\n")
     return 0
@@ -97,10 +98,10 @@ def print_status(settings: Settings, out: TextIO) -> int:
     for text in active_warnings(meta).values():  # warnings that matter (logger/app/alerts.py)
         part.line(out, "WARNING", text)
     part.line(out, "outbox", str(path))
-    part.line(out, "depth", f"{stats.depth} points waiting ({stats.size_bytes / 1e6:.1f} MB "
-              f"of {settings.outbox.max_mb:g} MB)", indent=2)
-    part.line(out, "dead letter", f"{stats.dead_letters} points InfluxDB refused (see `export "
-              "--dead-letters`)", indent=2)
+    part.line(out, "depth", f"{plural(stats.depth, 'point')} waiting "
+              f"({stats.size_bytes / 1e6:.1f} MB of {settings.outbox.max_mb:g} MB)", indent=2)
+    part.line(out, "dead letter", f"{plural(stats.dead_letters, 'point')} InfluxDB refused "
+              "(see `export --dead-letters`)", indent=2)
     last_write = meta.get(keys.LAST_WRITE_OK)
     if settings.influx.configured:
         shown = moment_and_age(float(last_write)) if last_write else "never"
