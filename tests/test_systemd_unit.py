@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "jullix-logger.service"
 INSTALLED_BINARY = "/opt/jullix-logger/venv/bin/jullix-logger"
+INSTALLED_CONFIG = "/etc/jullix-logger/config.toml"
 VENV_BINARY = Path(sys.executable).parent / "jullix-logger"
 
 
@@ -37,7 +38,7 @@ def unit_with_real_binary(tmp_path: Path) -> Path:
     if not VENV_BINARY.exists():
         pytest.skip(f"{VENV_BINARY} not installed (pip install -e .)")
     text = UNIT.read_text()
-    assert f"ExecStart={INSTALLED_BINARY} run" in text
+    assert f"ExecStart={INSTALLED_BINARY} run -c {INSTALLED_CONFIG}" in text
     path = tmp_path / "jullix-logger.service"
     path.write_text(text.replace(INSTALLED_BINARY, str(VENV_BINARY)))
     return path
@@ -77,7 +78,8 @@ def test_the_unit_has_what_the_service_relies_on():
     s = settings_of(UNIT.read_text())
     assert s["Type"] == ["notify"]
     assert s["NotifyAccess"] == ["main"]
-    assert s["ExecStart"] == [f"{INSTALLED_BINARY} run"]
+    # The config named: `run` refuses to start on silent defaults when the file is missing.
+    assert s["ExecStart"] == [f"{INSTALLED_BINARY} run -c {INSTALLED_CONFIG}"]
     assert s["DynamicUser"] == ["yes"]
     assert s["StateDirectory"] == ["jullix-logger"]  # outbox: $STATE_DIRECTORY/outbox.sqlite
     assert s["ConfigurationDirectory"] == ["jullix-logger"]  # $CONFIGURATION_DIRECTORY/config.toml

@@ -51,7 +51,9 @@ async def _check_influx(settings: Settings) -> CheckResult:
         await reader.close()
     target = reader.database
     where = f"{influx.display_url} (API {influx.api}): InfluxDB {version}"
-    if names and target not in names:
+    # InfluxDB 1.x lists every database (an empty list: there are none); through API v2 an
+    # empty answer may only mean that no DBRP mapping is listed, so it proves nothing.
+    if (names or influx.api == "v1") and target not in names:
         if influx.auto_migrate:
             return CheckResult("influx", True, f"{where}; database {target!r} does not exist "
                                "yet: `run` creates it at start ([influx] auto_migrate)")

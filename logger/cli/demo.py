@@ -185,8 +185,9 @@ async def run_demo(args: argparse.Namespace) -> int:
             out.write("\n(no ledger and no `report`: both are computed from InfluxDB; see "
                       "above for how to get it)\n")
         if where.startswith("a private influxd"):
-            out.write("(the private influxd and what it holds go away with the demo: give "
-                      "--influx-url to keep the data in a lasting InfluxDB)\n")
+            out.write(textwrap.fill(
+                "(the private influxd and what it holds go away with the demo: give "
+                "--influx-url to keep the data in a lasting InfluxDB)", width=96) + "\n")
     return 0 if meter_points else 1
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logger.config import Settings
-from logger.core.belgian_time import brussels_day
+from logger.core.belgian_time import brussels_day, month_start
 from logger.ledger.points import ENERGY, PEAK
 from logger.ledger.tariff import self_consumption_pct, self_sufficiency_pct
 from logger.sink.influxql import InfluxQL, QueryError, quote_ident, quote_string
@@ -77,8 +77,9 @@ async def fetch(settings: Settings, start: int, end: int, period: str, total: st
                   if total else [])
         whole = (Period(start, end, total, dict(zip(energy, totals[0].values, strict=True)))
                  if totals else sum_periods(rows, start, end) if not total and rows else None)
+        # The capacity tariff of every month the window touches (a day's is its month's).
         peaks = {r.time: dict(zip(PEAK_UNITS, r.values, strict=True)) for r in
-                 await reads.ledger_rows(PEAK, list(PEAK_UNITS), start, end, {})}
+                 await reads.ledger_rows(PEAK, list(PEAK_UNITS), month_start(start), end, {})}
         return Ledger(rows, whole, peaks)
     finally:
         await ql.close()
@@ -142,7 +143,7 @@ async def explain_empty(settings: Settings, title: str) -> str:
                     f"installations {shown} (set `installation` in the config)")
         where_day = (f"installation = {quote_string(settings.installation)} AND "
                      "period = '1d'")
-        first, last = [await ql.query(f'SELECT {selector}("readings") FROM {source} WHERE '
+        first, last = [await ql.query(f'SELECT {selector}("estimated") FROM {source} WHERE '
                                       f"{where_day}", database=database)
                        for selector in ("first", "last")]
         return (f"no ledger for {title}: looked for {where}; it has the days from "
