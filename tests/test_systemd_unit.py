@@ -106,13 +106,15 @@ def test_the_unit_has_what_the_service_relies_on():
 
 def test_the_unit_starts_after_the_clock_is_set_when_ntp_can_set_it():
     """A Pi has no RTC: `After=` alone does not pull time-sync.target in; `Wants=` does, and
-    the guide enables systemd-time-wait-sync (bounded, so no NTP never means no logging)."""
+    the install enables systemd-time-wait-sync (bounded, so no NTP never means no logging;
+    tests/test_install.py checks the drop-in it writes)."""
     s = settings_of(UNIT.read_text())
     assert "time-sync.target" in s["After"][0].split()
     assert "time-sync.target" in s["Wants"][0].split()
-    guide = (ROOT / "docs" / "install-raspberry-pi.md").read_text()
-    assert "systemctl enable systemd-time-wait-sync" in guide
-    assert "TimeoutStartSec=" in guide
+    install = (ROOT / "scripts" / "install").read_text()
+    assert "systemctl enable systemd-time-wait-sync.service" in install
+    assert '"TimeoutStartSec=90s"' in install
+    assert "systemd-time-wait-sync" in (ROOT / "docs" / "install-raspberry-pi.md").read_text()
 
 
 def test_the_watchdog_outlasts_the_wedge_limit_of_the_default_timeout():
