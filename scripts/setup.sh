@@ -8,6 +8,11 @@ as_root() {
     echo "need root (or sudo) to run: $*" >&2; return 1; fi
 }
 
+may_install() {
+  # Root, or sudo that does not ask for a password: installing a package will not stop to ask.
+  [ "$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }
+}
+
 apt_updated=0
 apt_install() {
   command -v apt-get >/dev/null 2>&1 || { echo "no apt-get: install $* by hand" >&2; return 1; }
@@ -32,7 +37,13 @@ ensure_venv() {
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "installing jullix-logger into .venv ..." >&2
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-    .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}" 2>&1 | grep -v '^WARNING: Location' || true
+    # pip and setuptools talk a lot (setuptools warns about every editable install): their
+    # output is shown only when the install fails.
+    local log
+    if ! log=$(.venv/bin/python -m pip install -q -e ".${extras:+[$extras]}" 2>&1); then
+      echo "$log" >&2
+      return 1
+    fi
     .venv/bin/python -c 'import logger' && touch "$stamp"
   fi
 }
@@ -59,7 +70,11 @@ ensure_lint_venv() {
     echo "installing import-linter into .venv-lint ..." >&2
     [ -x .venv-lint/bin/python ] || python3 -m venv .venv-lint
     .venv-lint/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-    .venv-lint/bin/python -m pip install -q "import-linter>=2.1" 2>&1 | grep -v '^WARNING: Location' || true
+    local log
+    if ! log=$(.venv-lint/bin/python -m pip install -q "import-linter>=2.1" 2>&1); then
+      echo "$log" >&2
+      return 1
+    fi
     touch .venv-lint/.installed
   fi
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -148,7 +149,8 @@ def test_the_three_warnings_appear_in_the_journal_and_status_when_the_box_misbeh
         return status_text(tmp_path / "outbox.sqlite")
 
     try:
-        wait_until(lambda: "p1_telegrams " in status() and "local.solar" in status(), 30,
+        wait_until(lambda: re.search(r"[1-9]\d* in total", status())
+                   and "local.solar" in status(), 30,
                    what="P1 telegrams and a solar sample")
         assert "WARNING" not in status()
         sim.control("POST", "faults", {"p1": {"no_captar": True}, "absent": ["solar"]})

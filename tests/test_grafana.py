@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,7 @@ import yaml
 from harness import ROOT, Process, SimulatorProcess, http_get, wait_until, write_config
 from ledger_data import simulate
 
+from logger.outbox import Outbox
 from logger.testbed.influxd import InfluxServer, free_port
 
 DASHBOARDS = ROOT / "grafana" / "dashboards"
@@ -145,6 +147,8 @@ class Recorded:
     scraped: tuple[float, float]  # the /metrics request lies between these two instants
     ledger_days: tuple[date, date]
     ledger_output: str
+    counters_before: dict[str, int]  # what `status` read, taken from the outbox with it
+    counters_after: dict[str, int]
 
 
 def history_days(now: float) -> tuple[date, date]:
@@ -233,6 +237,7 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
         sim.control("POST", "faults", {"p1": {"paused": True}})  # P1 counters hold still
         time.sleep(1.5)
         status_before = cli("status", "-c", str(config))
+        counters_before = outbox_counters(tmp / "outbox.sqlite")
         before_scrape = time.time()
         metrics = http_get(base + "/metrics")[1]
         scraped = (before_scrape, time.time())
@@ -242,6 +247,7 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
         # all of them when it stops: after the stop, `status` shows exactly its last counts.
         assert logger.stop() == 0, logger.output()
         status_after = cli("status", "-c", str(config))
+        counters_after = outbox_counters(tmp / "outbox.sqlite")
         end = int(time.time())
         output = logger.output()
     finally:
@@ -249,7 +255,7 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
         sim.close()
     assert TOKEN not in output
     yield Recorded(influxd, db, start, end, status_before, metrics, status_after, healthz, output,
-                   scraped, days, ledger_output)
+                   scraped, days, ledger_output, counters_before, counters_after)
     influxd.drop_database(db)
 
 
@@ -296,6 +302,66 @@ def test_every_dashboard_has_its_variables_and_raw_influxql_on_the_chosen_dataso
                     assert re.search(r'FROM "\$ledger_rp"\."ledger_(energy|device|peak)"',
                                      query), where
                     assert variables["ledger_rp"]["current"]["value"] == "ledger", name
+
+
+# What current Grafana (12, 13) accepts in a classic dashboard's panels: the Angular `graph`
+# panel is gone, and the time series panel's field config takes these values only
+# (grafana/grafana packages/grafana-schema/src/schema/graph.cue: GraphDrawStyle,
+# VisibilityMode, BarAlignment, LineInterpolation, StackingMode). No Grafana server can run here
+# to load the boards, so these facts of its schema are checked instead.
+PANEL_TYPES = {"timeseries", "stat", "bargauge", "table", "barchart", "text"}
+GRAPH_ENUMS = {
+    "drawStyle": {"line", "bars", "points"},
+    "showPoints": {"auto", "never", "always"},
+    "barAlignment": {-1, 0, 1},
+    "lineInterpolation": {"linear", "smooth", "stepBefore", "stepAfter"},
+}
+
+
+def test_the_dashboards_follow_grafanas_schema_and_default_to_the_provisioned_datasource():
+    [source] = yaml.safe_load((PROVISIONING / "datasources" / "jullix-influxdb-1x.yaml")
+                              .read_text())["datasources"]
+    for name, board in boards().items():
+        assert board["schemaVersion"] >= 39, name
+        variables = {v["name"]: v for v in board["templating"]["list"]}
+        # A fresh Grafana opens the boards on the provisioned data source, not on whatever
+        # InfluxDB data source happens to be the default.
+        assert variables["datasource"]["current"]["value"] == source["uid"], name
+        for panel in panels_of(board):
+            where = (name, panel["title"])
+            assert panel["type"] in PANEL_TYPES, where
+            assert panel["datasource"] == {"type": "influxdb", "uid": "${datasource}"}, where
+            config = panel.get("fieldConfig", {})
+            customs = [config.get("defaults", {}).get("custom", {})]
+            customs += [{prop["id"].removeprefix("custom."): prop["value"]}
+                        for override in config.get("overrides", [])
+                        for prop in override["properties"] if prop["id"].startswith("custom.")]
+            for custom in customs:
+                for key, allowed in GRAPH_ENUMS.items():
+                    if key in custom:
+                        assert custom[key] in allowed, (where, key, custom[key])
+
+
+def test_energy_per_period_is_drawn_as_bars_and_counts_are_not_watts():
+    """A day's or a month's energy is one value for the whole period: a bar from its start
+    (a line with points off shows nothing for a one-month series)."""
+    for name, board in boards().items():
+        for panel in panels_of(board):
+            if panel["type"] != "timeseries":
+                continue
+            queries = " ".join(t["query"] for t in panel.get("targets", []))
+            per_period = re.search(r"\"period\" = '(1d|1mo)'", queries) and re.search(
+                r'"ledger_(energy|device)"', queries)
+            unit = panel["fieldConfig"]["defaults"].get("unit")
+            if per_period and unit in ("kwatth", "m3", "watt"):
+                custom = panel["fieldConfig"]["defaults"]["custom"]
+                assert custom["drawStyle"] == "bars", (name, panel["title"])
+                assert custom["barAlignment"] == 1, (name, panel["title"])  # from its start
+    table = panel_named("capacity-tariff.json", "The meter's peaks beside the computed ones")
+    assert table["fieldConfig"]["defaults"]["unit"] == "watt"
+    units = {o["matcher"]["options"]: {p["id"]: p["value"] for p in o["properties"]}
+             for o in table["fieldConfig"]["overrides"]}
+    assert units["months in mean"]["unit"] == "none"  # a count of months, not watts
 
 
 # -- the recorded run ---------------------------------------------------------------------------
@@ -351,10 +417,13 @@ def test_every_panel_query_returns_data_of_the_expected_shape(recorded, board, k
 # -- /metrics against status, from the same run -------------------------------------------------
 
 
-def status_counters(text: str) -> dict[str, int]:
-    block = text.split("\ncounters\n", 1)[1]
-    return {m.group(1): int(m.group(2))
-            for m in re.finditer(r"^  (\S+)\s+(\d+)$", block, re.M)}
+def outbox_counters(path: Path) -> dict[str, int]:
+    """The counters `status` groups and names, read from the outbox the way it reads them."""
+    outbox = Outbox(path, read_only=True)
+    try:
+        return dict(outbox.stats().counters)
+    finally:
+        outbox.close()
 
 
 def metric_values(text: str) -> dict[str, float]:
@@ -391,8 +460,7 @@ def metric_for_counter(name: str) -> str:
 
 @pytest.mark.integration
 def test_metrics_during_the_run_show_what_status_shows(recorded):
-    before = status_counters(recorded.status_before)
-    after = status_counters(recorded.status_after)
+    before, after = recorded.counters_before, recorded.counters_after
     metrics = metric_values(recorded.metrics)
     # Counters only grow: the scrape lies between `status` before it (which may be up to
     # META_INTERVAL s behind) and `status` after the logger stopped, and equals the final count
@@ -414,7 +482,7 @@ def test_metrics_during_the_run_show_what_status_shows(recorded):
                    "jullix_p1_seconds_since_last_telegram", "jullix_backfill_gaps_open",
                    "jullix_healthy", "process_resident_memory_bytes"):
         assert family in metrics, family
-    dead = int(re.search(r"dead letter (\d+) points", recorded.status_after).group(1))
+    dead = int(re.search(r"dead letter +(\d+) points?", recorded.status_after).group(1))
     assert metrics["jullix_dead_letter_points"] == dead
     assert metrics["jullix_p1_link_up"] == 1  # at the scrape; after the stop `status` says:
     assert "link stopped" in recorded.status_after
@@ -466,4 +534,4 @@ def test_ledger_lag_is_the_age_of_the_newest_period_the_ledger_wrote(recorded):
     assert len(points) >= 5
     for t, value in points:  # the point's time is its snapshot's, truncated to the second
         assert t - day_end <= value <= t + 1 - day_end, (t, value)
-    assert re.search(r"newest +complete period ends \S+ \(\d", recorded.status_after)
+    assert re.search(r"newest +complete period ends [^(]+ \(\d", recorded.status_after)

@@ -124,6 +124,6 @@ def test_a_full_batch_of_ledger_lines_holds_back_nothing_in_the_service(tmp_path
         sim.close()
     assert logger.returncode == 0, output
     assert "held        6000 ledger lines parked" in status, status
-    assert "OFF           ledger: the ledger's place in InfluxDB cannot take writes" in status
+    assert "ledger      off: the ledger's place in InfluxDB cannot take writes" in status
     assert "retention policy not found" in status
     assert "its lines are parked apart and everything else is delivered" in output

@@ -9,7 +9,6 @@ there), the command runs without `$STATE_DIRECTORY` and with a HOME of its own, 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -87,11 +86,14 @@ def test_check_empty_refuses_while_points_are_unsent_and_allows_once_delivered(
 
 
 def test_the_uninstall_steps_delete_the_state_directory_only_after_the_check():
+    """The guide uninstalls with `scripts/install --uninstall`, which runs `status
+    --check-empty` before anything is removed (tests/test_install.py runs it)."""
     guide = (ROOT / "docs" / "install-raspberry-pi.md").read_text()
     section = guide[guide.index("## 9. Uninstalling"):]
-    commands = re.sub(r"\\\n\s*", " ", section[section.index("```sh"):].split("```")[1])
-    deleting = [line for line in commands.splitlines() if "/var/lib/private/jullix-logger" in line]
-    assert len(deleting) == 1, deleting
-    check, _, rest = deleting[0].partition("&&")
-    assert "jullix-logger status --check-empty" in check and "rm -rf" in rest
-    assert "rm -rf /opt/jullix-logger" in rest  # the program goes only after the check too
+    assert "sudo ./scripts/install --uninstall" in section
+    script = (ROOT / "scripts" / "install").read_text()
+    uninstall = script[script.index("uninstall() {"):]
+    uninstall = uninstall[:uninstall.index("\n}\n")]
+    check = uninstall.index("status --check-empty")
+    assert all(uninstall.index(rm) > check for rm in ('rm -rf "$R$OPT"', "rm -rf \"${R:?}$dir\"",
+                                                       'rm -f "$R$UNIT"'))

@@ -129,7 +129,7 @@ def test_ten_simulated_minutes_with_1_percent_corrupt_telegrams(tmp_path, influx
     assert 2 <= len(gas) <= 4 and all(r["time"] % 300 == 0 for r in gas[1:])
     assert len(influxd.points(influx_db, "p1_peak")) >= 11
     assert status.returncode == 0, status.stderr
-    assert "p1 " in status.stdout and f"crc_mismatch {len(corrupt)}" in status.stdout, status.stdout
+    assert "p1 " in status.stdout and f"crc mismatch {len(corrupt)}" in status.stdout, status.stdout
 
 
 def test_every_kind_of_fault_at_once_still_stores_exactly_the_valid_telegrams(
@@ -262,8 +262,10 @@ def test_check_waits_for_one_valid_telegram(tmp_path):
     finally:
         sim.close()
     assert good.returncode == 0, good.stdout + good.stderr
-    line = next(x for x in good.stdout.splitlines() if " p1 " in x)
-    assert line.startswith("ok") and "meter 1SAG3101021605" in line
+    lines = good.stdout.splitlines()
+    at = next(i for i, x in enumerate(lines) if " p1 " in x)
+    assert lines[at].startswith("ok")
+    assert lines[at + 1].strip().startswith("meter 1SAG3101021605 at ")  # what it read
     assert bad.returncode == 1
     line = next(x for x in bad.stdout.splitlines() if " p1 " in x)
     assert line.startswith("FAIL") and "crc_mismatch" in line, line

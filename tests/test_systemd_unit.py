@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "jullix-logger.service"
 INSTALLED_BINARY = "/opt/jullix-logger/venv/bin/jullix-logger"
+INSTALLED_CONFIG = "/etc/jullix-logger/config.toml"
 VENV_BINARY = Path(sys.executable).parent / "jullix-logger"
 
 
@@ -37,7 +38,7 @@ def unit_with_real_binary(tmp_path: Path) -> Path:
     if not VENV_BINARY.exists():
         pytest.skip(f"{VENV_BINARY} not installed (pip install -e .)")
     text = UNIT.read_text()
-    assert f"ExecStart={INSTALLED_BINARY} run" in text
+    assert f"ExecStart={INSTALLED_BINARY} run -c {INSTALLED_CONFIG}" in text
     path = tmp_path / "jullix-logger.service"
     path.write_text(text.replace(INSTALLED_BINARY, str(VENV_BINARY)))
     return path
@@ -77,7 +78,8 @@ def test_the_unit_has_what_the_service_relies_on():
     s = settings_of(UNIT.read_text())
     assert s["Type"] == ["notify"]
     assert s["NotifyAccess"] == ["main"]
-    assert s["ExecStart"] == [f"{INSTALLED_BINARY} run"]
+    # The config named: `run` refuses to start on silent defaults when the file is missing.
+    assert s["ExecStart"] == [f"{INSTALLED_BINARY} run -c {INSTALLED_CONFIG}"]
     assert s["DynamicUser"] == ["yes"]
     assert s["StateDirectory"] == ["jullix-logger"]  # outbox: $STATE_DIRECTORY/outbox.sqlite
     assert s["ConfigurationDirectory"] == ["jullix-logger"]  # $CONFIGURATION_DIRECTORY/config.toml
@@ -104,13 +106,15 @@ def test_the_unit_has_what_the_service_relies_on():
 
 def test_the_unit_starts_after_the_clock_is_set_when_ntp_can_set_it():
     """A Pi has no RTC: `After=` alone does not pull time-sync.target in; `Wants=` does, and
-    the guide enables systemd-time-wait-sync (bounded, so no NTP never means no logging)."""
+    the install enables systemd-time-wait-sync (bounded, so no NTP never means no logging;
+    tests/test_install.py checks the drop-in it writes)."""
     s = settings_of(UNIT.read_text())
     assert "time-sync.target" in s["After"][0].split()
     assert "time-sync.target" in s["Wants"][0].split()
-    guide = (ROOT / "docs" / "install-raspberry-pi.md").read_text()
-    assert "systemctl enable systemd-time-wait-sync" in guide
-    assert "TimeoutStartSec=" in guide
+    install = (ROOT / "scripts" / "install").read_text()
+    assert "systemctl enable systemd-time-wait-sync.service" in install
+    assert '"TimeoutStartSec=90s"' in install
+    assert "systemd-time-wait-sync" in (ROOT / "docs" / "install-raspberry-pi.md").read_text()
 
 
 def test_the_watchdog_outlasts_the_wedge_limit_of_the_default_timeout():

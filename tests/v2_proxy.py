@@ -7,6 +7,10 @@ Every other request (`/query`, `/ping`, ...) is forwarded verbatim. When the ups
 proxy answers 502 (or, with `upstream_down="close"`, drops the connection like a dead server), so
 clients see the outage instead of a hang.
 
+Answers say `X-Influxdb-Version: 1.8.10` instead of the upstream's (1.6.7): a 1.x server that
+takes the v2 write API is InfluxDB 1.8, which is what the proxy makes of a 1.6, and the logger
+refuses API v2 against a server that says it is 1.6 (`check`, `migrate`).
+
 Threaded stdlib server speaking HTTP/1.1 keep-alive, good for urllib3 (influxdb-client) and httpx.
 """
 
@@ -23,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 
 PRECISION_V2_TO_V1 = {"s": "s", "ms": "ms", "us": "u", "ns": "n"}
+STATED_VERSION = "1.8.10"  # the InfluxDB that has both /write and /api/v2/write
 
 # RFC 7230 hop-by-hop headers: never forwarded.
 _HOP_BY_HOP = {
@@ -130,6 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         self.send_response_only(status, reason)
         for key, value in resp_headers:
+            if key.lower() == "x-influxdb-version":
+                value = STATED_VERSION
             if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(resp_body)))

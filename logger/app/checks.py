@@ -1,60 +1,32 @@
 """What `jullix-logger check` tests: each configured source and the sink, once, pass or fail.
 
 Meant for the moment after installing or editing the config: it talks to each thing once, says
-what it found in words a user can act on, and never returns a secret.
+what it found in words a user can act on (with the values it read, so a user can hold them
+against the meter's display on day one), and never returns a secret. It changes nothing: an
+outbox that does not exist yet is not created (`run` creates it).
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
-from logger.app.delivery import open_outbox
+from logger.app.check_sources import CheckResult, check_cloud, check_local, check_p1, p1_wait
 from logger.config import Settings
-from logger.core.logs import get_logger
-from logger.core.problems import Problems
-from logger.core.urls import redact_url
+from logger.core.words import plural
 from logger.outbox import Outbox
+from logger.sink.flavour import api_problem
 from logger.sink.influxql import InfluxQL, QueryError
-from logger.sources.local.collector import ENDPOINTS, LocalCollector, Status
-
-
-@dataclass
-class CheckResult:
-    name: str
-    ok: bool
-    detail: str
-
-
-async def check_local(settings: Settings) -> CheckResult:
-    collector = LocalCollector(
-        settings.local.url, settings.installation, settings.local.timeout,
-        Problems(get_logger("check")),
-    )
-    try:
-        results = await asyncio.gather(*(collector.fetch(name) for name in ENDPOINTS))
-    finally:
-        await collector.close()
-    parts = []
-    meter = results[0]
-    for result in results:
-        if result.status is Status.OK:
-            parts.append(f"{result.name} ok")
-        elif result.status is Status.ABSENT:
-            parts.append(f"{result.name} absent")
-        else:
-            parts.append(f"{result.name} FAILED ({result.error})")
-    ok = meter.status is Status.OK and all(r.status is not Status.FAILED for r in results)
-    return CheckResult("local", ok, f"{redact_url(settings.local.url)}: " + ", ".join(parts))
 
 
 async def check_influx(settings: Settings) -> CheckResult:
-    """InfluxDB answers and has the database; a password or token that would travel over plain
-    http to another host is pointed out whatever the answer."""
+    """InfluxDB answers, with the API configured, and has the database; a password or token
+    that would travel over plain http to another host is pointed out whatever the answer."""
     result = await _check_influx(settings)
     warning = settings.influx.plain_http_warning() if settings.influx.configured else None
     if warning:
-        result.detail += f"; WARNING: {warning}"
+        result.notes.append(f"WARNING: {warning}")
     return result
 
 
@@ -68,6 +40,9 @@ async def _check_influx(settings: Settings) -> CheckResult:
     reader = InfluxQL(influx)
     try:
         version = await reader.ping()
+        problem = api_problem(version, influx.api)
+        if problem:
+            return CheckResult("influx", False, f"{influx.display_url}: {problem}")
         databases = await reader.query("SHOW DATABASES", database="")
         names = {row[0] for series in databases for row in series.get("values") or []}
     except QueryError as exc:
@@ -75,51 +50,57 @@ async def _check_influx(settings: Settings) -> CheckResult:
     finally:
         await reader.close()
     target = reader.database
-    if names and target not in names:
-        return CheckResult(
-            "influx", False,
-            f"{influx.display_url}: InfluxDB {version} answers, but database {target!r} does "
-            "not exist "
-            "(`jullix-logger run` creates it when allowed)",
-        )
-    return CheckResult(
-        "influx", True,
-        f"{influx.display_url} (API {influx.api}): InfluxDB {version}, database {target!r}",
-    )
-
-
-async def check_p1(settings: Settings) -> CheckResult:
-    """Connect to the P1 stream and wait for one valid telegram (CRC checked)."""
-    from logger.sources.p1.probe import probe  # dsmr_parser only when P1 is on
-
-    p1 = settings.p1
-    ok, detail = await probe(p1.host, p1.port, settings.installation,
-                             timeout=min(p1.idle_timeout, 30.0) + 2.0)
-    return CheckResult("p1", ok, detail)
+    where = f"{influx.display_url} (API {influx.api}): InfluxDB {version}"
+    # InfluxDB 1.x lists every database (an empty list: there are none); through API v2 an
+    # empty answer may only mean that no DBRP mapping is listed, so it proves nothing.
+    if (names or influx.api == "v1") and target not in names:
+        if influx.auto_migrate:
+            return CheckResult("influx", True, f"{where}; database {target!r} does not exist "
+                               "yet: `run` creates it at start ([influx] auto_migrate)")
+        return CheckResult("influx", False, f"{where}; database {target!r} does not exist and "
+                           "[influx] auto_migrate = false: create it with `jullix-logger "
+                           "migrate`")
+    return CheckResult("influx", True, f"{where}, database {target!r}")
 
 
 def check_outbox(settings: Settings) -> CheckResult:
-    """An existing outbox is only read: `sudo jullix-logger check` next to the running service
-    must not create files in its state directory that its own user could not open."""
+    """Only read: an outbox that does not exist is not created (`check` changes nothing; next
+    to the running service as root it must not leave files its user could not open)."""
     path = settings.outbox.path
-    existing = path.exists()
+    if not path.exists():
+        parent = _nearest_existing(path.parent)
+        if os.access(parent, os.W_OK | os.X_OK):
+            return CheckResult("outbox", True, f"{path}: none yet; `run` creates it")
+        return CheckResult("outbox", False, f"{path}: none yet, and `run` could not create it: "
+                           f"{parent} is not writable for this user")
     try:
-        # A new outbox gets its configured bounds; an existing one is only read.
-        outbox = Outbox(path, read_only=True) if existing else open_outbox(settings)
-        depth = outbox.depth()
-        outbox.close()
+        outbox = Outbox(path, read_only=True)
+        try:
+            depth = outbox.depth()
+        finally:
+            outbox.close()
     except Exception as exc:  # any failure here is the answer we report
         return CheckResult("outbox", False, f"{path}: {exc}")
-    state = "readable" if existing else "created"
-    return CheckResult("outbox", True, f"{path}: {state}, {depth} points waiting")
+    return CheckResult("outbox", True, f"{path}: readable, {plural(depth, 'point')} waiting")
 
 
-async def run_checks(settings: Settings) -> list[CheckResult]:
-    """Every applicable check, in the order `check` prints them."""
-    results = [check_outbox(settings)]
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+async def run_checks(settings: Settings, announce: Callable[[str], None] | None = None
+                     ) -> AsyncIterator[CheckResult]:
+    """Every applicable check, in the order `check` prints them, each as soon as it is done;
+    `announce` hears about a check that may take a while (the P1 stream) before it starts."""
+    yield check_outbox(settings)
     if settings.local.enabled:
-        results.append(await check_local(settings))
+        yield await check_local(settings)
     if settings.p1.enabled:
-        results.append(await check_p1(settings))
-    results.append(await check_influx(settings))
-    return results
+        if announce is not None:
+            announce(p1_wait(settings))
+        yield await check_p1(settings)
+    yield await check_influx(settings)
+    if settings.cloud.enabled:
+        yield await check_cloud(settings)

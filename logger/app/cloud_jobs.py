@@ -13,8 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from logger.app import facts
 from logger.app.backfill.absent import absent_devices
-from logger.app.backfill.report import record_run
+from logger.app.backfill.report import record_failure, record_run
 from logger.app.backfill.run import Backfill
 from logger.app.receive_stamps import remember_stamp, stamp_from_meta
 from logger.config import Settings
@@ -127,7 +128,9 @@ class CloudJobs:
         except (CloudError, TimeoutError) as exc:
             self.problems.report("cloud_realtime_failed", "cloud realtime poll failed: %s",
                                  exc or "timed out")
+            facts.record_cloud(self.outbox, "failing", f"realtime poll: {exc or 'timed out'}")
             return
+        facts.record_cloud(self.outbox, "ok", "realtime poll answered")
         if self.clock is not None:
             stamp = await self._receive_time(mono, host)
             if stamp is None:
@@ -162,9 +165,15 @@ class CloudJobs:
             return
         except (CloudError, QueryError, TimeoutError) as exc:
             self.problems.report("backfill_failed", "backfill failed: %s", exc or "timed out")
+            if self.outbox is not None:
+                record_failure(self.outbox, str(exc) or "timed out")
+            if isinstance(exc, CloudError):
+                facts.record_cloud(self.outbox, "failing", f"backfill: {exc}")
             return
         if self.outbox is not None:
             record_run(self.outbox, report)
+            if report.api_calls:
+                facts.record_cloud(self.outbox, "ok", "backfill history answered")
         if report.points_written or report.remaining:
             for line in report.summary_lines():
                 log.info("backfill: %s", line)
@@ -173,6 +182,9 @@ class CloudJobs:
         if self.stopped:
             return
         self.stopped = True
+        facts.record_cloud(self.outbox, "stopped", str(exc))
+        if self.outbox is not None:
+            self.outbox.commit(points=False)  # `status` says so now, not in 30 s
         log.error("%s; cloud work (realtime and backfill) stops now, local logging goes on",
                   exc)
         if self._scheduler is not None:

@@ -17,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import signal
 import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from logger.app import snapshot
+from logger.app import facts, snapshot
 from logger.app.alerts import clear_stale
 from logger.app.clock import make_clock_trust
 from logger.app.delivery import Delivery, DrainReport, open_outbox
@@ -40,6 +39,7 @@ from logger.config import Settings
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
 from logger.core.urls import redact_url
+from logger.core.words import plural
 from logger.outbox import keys
 from logger.outbox.store import COMMIT_AGE
 from logger.sink.gate import SinkGate
@@ -99,6 +99,8 @@ class Service:
         self._last_poll_start = -math.inf  # monotonic
         self.jobs: SchedulerJobs | None = None  # set with the scheduler
         self._stopping = asyncio.Event()
+        self.stop_signal: int | None = None  # SIGINT or SIGTERM when a signal stopped it
+        self.left_in_outbox = 0  # points still in the outbox after the stop
         self._flush_task: asyncio.Task[Any] | None = None
         self._nudges: set[asyncio.Task[Any]] = set()
         # Writes wait until the InfluxDB migrations succeeded (logger/sink/gate.py); the systemd
@@ -196,6 +198,7 @@ class Service:
         except (sqlite3.Error, OSError):
             return
         self.last_commit_ok = time.monotonic()
+        facts.heartbeat(self.outbox)  # what `status` reads to say the service runs
         if written:
             log.debug("committed %d points to the outbox", written)
 
@@ -251,10 +254,8 @@ class Service:
     # -- lifecycle --------------------------------------------------------------------
 
     def describe_sink(self) -> None:
-        """Say where points go. The InfluxDB migrations (`[influx] auto_migrate`, see
-        logger/sink/gate.py) run in the first flush, not here, so an unreachable InfluxDB at
-        start-up never delays polling; nothing is written before they all succeeded.
-        """
+        """Say where points go. The migrations (logger/sink/gate.py) run in the first flush,
+        not here: an unreachable InfluxDB at start-up never delays polling."""
         if not self.settings.influx.configured:
             log.info("no InfluxDB configured: points stay in the embedded outbox store at %s",
                      self.settings.outbox.path)
@@ -275,17 +276,19 @@ class Service:
                             "as the monotonic clock counts it", jump)
                 self.jobs.reschedule_after_step()
 
-    def request_stop(self) -> None:
+    def request_stop(self, sig: int | None = None) -> None:
+        self.stop_signal = self.stop_signal or sig
         if not self._stopping.is_set():
             log.info("stopping: no new polls; flushing what InfluxDB will take")
             self._stopping.set()
 
     async def run(self, duration: float | None = None) -> None:
         """Run until SIGTERM/SIGINT (or for `duration` seconds), then shut down cleanly."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
-                loop.add_signal_handler(sig, self.request_stop)
+        with facts.stop_signals(self.request_stop):
+            await self._run(duration)
+
+    async def _run(self, duration: float | None) -> None:
+        facts.record_start(self.outbox)  # what `status` reads to say whether it runs
         self.systemd.ready()  # config valid, outbox open: READY=1 (Type=notify)
         self.systemd.start()  # STATUS= and WATCHDOG=1 pings, see logger/app/systemd.py
         self.describe_sink()
@@ -362,8 +365,8 @@ class Service:
             report = await self._final_drain()
             left = self.outbox.depth()
             if left:
-                log.info("shutdown: %d points wrote, %d stay in the outbox for next start",
-                         report.written, left)
+                log.info("shutdown: %s written, %s stay in the outbox for the next start",
+                         plural(report.written, "point"), plural(left, "point"))
             await self.delivery.writer.close()
         if self.local is not None:
             await self.local.close()
@@ -373,5 +376,7 @@ class Service:
             await self.http.stop()
         if self.ledger is not None:
             await self.ledger.close()
+        self.left_in_outbox = self.outbox.depth()
+        facts.record_stop(self.outbox)
         self.outbox.close()
         log.info("stopped")

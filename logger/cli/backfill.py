@@ -8,10 +8,20 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from, since_until
+from logger.cli.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    delivery_line,
+    settings_from,
+    since_until,
+    waiting_in_outbox,
+)
+from logger.cli.interrupt import Interruption
 from logger.cli.logs import setup_logging
-from logger.cli.progress import day_progress
+from logger.cli.progress import DayProgress
 from logger.config import Settings
+from logger.core.words import plural
 from logger.outbox.lock import holder
 
 
@@ -58,26 +68,41 @@ def run_backfill(args: argparse.Namespace) -> int:
                   "jullix-logger`). --dry-run works meanwhile", file=sys.stderr)
             return EXIT_FAILED
         return _undo(settings, since, until, args.dry_run)
-    progress, stop_progress = day_progress(sys.stderr, "backfill")
+    progress = DayProgress(sys.stderr, "backfill")
+    args.interruption.refresh = lambda note: _interrupted(note, settings, progress,
+                                                          args.dry_run)
     try:
         result = asyncio.run(backfill_by_hand(settings, since, until, args.dry_run, progress))
     except CloudConfigError as exc:
         print(f"jullix-logger: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     finally:
-        stop_progress()
+        progress.stop()
     if result.error:
         print(f"backfill {result.error}")
     if result.report is not None:
         for line in result.report.summary_lines():
             print(line)
-    if not args.dry_run and result.handed_to is not None:
-        print(f"handed {result.delivered} points to the running service (pid "
-              f"{result.handed_to or '?'}), which delivers them to InfluxDB")
-    elif not args.dry_run:
-        print(f"delivered to InfluxDB: {result.delivered} points; waiting in the outbox: "
-              f"{result.left}" + (" (the service delivers them)" if result.left else ""))
+    if not args.dry_run:
+        print(delivery_line(result.delivered, result.left, result.handed_to))
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _interrupted(note: Interruption, settings: Settings, progress: DayProgress,
+                 dry_run: bool) -> None:
+    """Ctrl-C: the days fetched (each committed to the outbox as it came), what waits there."""
+    if dry_run:
+        note.done, note.remains = "dry run: nothing was written", ""
+        return
+    if progress.total:
+        note.done = (f"fetched {progress.done} of {plural(progress.total, 'day')} from the cloud "
+                     f"({plural(progress.points, 'point')}, committed to the outbox as fetched)")
+    waiting = waiting_in_outbox(settings)
+    left = progress.total - progress.done
+    note.remains = (f"{plural(waiting, 'point')} wait in the outbox {settings.outbox.path}"
+                    + (" (the running service delivers them)" if waiting else "")
+                    + (f"; {plural(left, 'day')} not fetched: run `backfill` again" if left
+                       else ""))
 
 
 def _undo(settings: Settings, since: datetime, until: datetime, dry_run: bool) -> int:

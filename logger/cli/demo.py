@@ -5,13 +5,15 @@ the cloud, which repairs a gap the demo makes on purpose (the local API goes dow
 seconds a third into the run; afterwards a backfill fills exactly that gap from the simulated
 cloud history, as `jullix-logger backfill` would).
 
-Where the data goes, in order of preference: the InfluxDB given on the command line or in the
-config (when it answers), one answering on 127.0.0.1:8086 (database `jullix_demo`), a private
-`influxd` started in a temp dir (when the binary is installed), else the embedded outbox store.
-Then it prints what was logged, and where the embedded store (the outbox) lies, with the
-commands that export it and show its status. It ends with the energy ledger's `report` of a
-simulated day (`demo_history`): a run of seconds completes no quarter-hour, so the simulator's
-model is replayed over yesterday first.
+Where the data goes: the InfluxDB given with `--influx-url` (database `jullix_demo`), else a
+private `influxd` started in a temp dir for the demo alone (when Debian's `influxdb` is
+installed; `./scripts/demo` installs it when it may), else the embedded outbox store. It never
+reads a config file, so it never writes its simulated house into the InfluxDB a user's
+`config.toml` or `/etc/jullix-logger/config.toml` names. Then it prints what was logged, and
+where the embedded store (the outbox) lies, with commands that work as printed. It ends with
+the energy ledger's `report` of a simulated day (`demo_history`): a run of seconds completes no
+quarter-hour, so the simulator's model is replayed over yesterday first. Without InfluxDB it
+says what the embedded store cannot show (the gap repair, the ledger, the report).
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 import tempfile
 import textwrap
+import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from logger.app.backfill.command import backfill_by_hand
+from logger.cli.common import command_prefix
 from logger.cli.demo_history import report_of_a_replayed_day
 from logger.cli.logs import setup_logging
 from logger.config import (
@@ -38,14 +43,14 @@ from logger.config import (
     OutboxSettings,
     P1Settings,
     Settings,
-    load_settings,
-    resolve_config_path,
 )
+from logger.core.belgian_time import brussels_day
 from logger.core.line_protocol import measurement_of_line
+from logger.core.words import plural
 from logger.outbox import Outbox, keys
 from logger.sink.influxql import InfluxQL, QueryError
 
-LOCAL_INFLUXDB = "http://127.0.0.1:8086"
+DEMO_DATABASE = "jullix_demo"
 LOCAL_INTERVAL = 1.0  # seconds; the backfill's gap threshold is three intervals
 GAP_SECONDS = 6.0  # the local API is down this long: a gap of 6 s > 3 s threshold
 MIN_SECONDS_FOR_GAP = 15.0
@@ -58,8 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="simulated seconds per real second (default 1)")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
     parser.add_argument("--influx-url", default=None,
-                        help="InfluxDB 1.x URL to write into (default: config, else a private "
-                        "influxd if installed, else the embedded store)")
+                        help="an InfluxDB 1.x URL to write into (database jullix_demo); "
+                        "default: a private influxd for the demo alone when Debian's influxdb "
+                        "is installed, else the embedded store. No config file is read.")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,41 +73,37 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(args))
 
 
-async def _reachable(settings: InfluxSettings) -> bool:
-    reader = InfluxQL(settings)
-    try:
-        await reader.ping()
-        return True
-    except QueryError:
-        return False
-    finally:
-        await reader.close()
-
-
-async def _choose_influx(args: argparse.Namespace, stack: contextlib.ExitStack) -> tuple[
+def _choose_influx(args: argparse.Namespace, stack: contextlib.ExitStack) -> tuple[
     InfluxSettings, str
 ]:
-    """The InfluxDB to write into and a phrase saying where it came from."""
+    """The InfluxDB to write into and a phrase saying where it came from: only the one the
+    command line names, or one of the demo's own."""
     if args.influx_url:
-        chosen = InfluxSettings(url=args.influx_url, api="v1", database="jullix_demo")
-        return chosen, f"InfluxDB at {chosen.display_url}"
-    path = resolve_config_path(getattr(args, "config", None))
-    configured = load_settings(path).influx if path else None
-    if configured and configured.configured and await _reachable(configured):
-        return configured, f"the configured InfluxDB at {configured.display_url}"
-    local_default = InfluxSettings(url=LOCAL_INFLUXDB, api="v1", database="jullix_demo",
-                                   timeout=2.0)
-    if await _reachable(local_default):
-        return local_default, f"the InfluxDB at {LOCAL_INFLUXDB} (database jullix_demo)"
+        chosen = InfluxSettings(url=args.influx_url, api="v1", database=DEMO_DATABASE)
+        return chosen, f"InfluxDB at {chosen.display_url} (database {DEMO_DATABASE})"
     from logger.testbed.influxd import InfluxServer, influxd_path
 
     if influxd_path():
         server = InfluxServer()
         stack.callback(server.close)
         server.start()
-        chosen = InfluxSettings(url=server.url, api="v1", database="jullix_demo")
+        chosen = InfluxSettings(url=server.url, api="v1", database=DEMO_DATABASE)
         return chosen, f"a private influxd started for this demo at {server.url}"
     return InfluxSettings(url=""), "the embedded outbox store (no InfluxDB found)"
+
+
+WITHOUT_INFLUXDB = (
+    "No InfluxDB here (Debian's influxdb package is not installed), so the demo keeps every "
+    "point in the embedded store and cannot show three things: the cloud repairing a gap "
+    "(gaps are found by asking InfluxDB where the local series has holes), the energy ledger "
+    "and `report` (both are computed from InfluxDB). `./scripts/demo` installs Debian's "
+    "influxdb when it may (as root or with passwordless sudo); or `sudo apt install "
+    "influxdb`, then run the demo again.")
+SPEED_NOTE = (
+    "At --speed {speed:g} the simulated meter's clock runs {speed:g} times faster than this "
+    "machine's: expect warnings that the meter clock is off the host clock and that meter "
+    "times are refused. That is the logger's guard against a wrong clock doing its work, not "
+    "a fault of the demo; at --speed 1 (the default) there are none.")
 
 
 async def run_demo(args: argparse.Namespace) -> int:
@@ -113,7 +115,9 @@ async def run_demo(args: argparse.Namespace) -> int:
     # Kept after the demo: the embedded store is part of what it shows.
     workdir = Path(tempfile.mkdtemp(prefix="jullix-demo-"))
     with contextlib.ExitStack() as stack:
-        influx, where = await _choose_influx(args, stack)
+        influx, where = _choose_influx(args, stack)
+        args.interruption.remains = (f"its store stays in {workdir}: `rm -r {workdir}` "
+                                     "removes it")
         # The cloud history at 1 s resolution from local midnight, so the gap can be repaired.
         cloud = CloudSimConfig(resolution=1, history_days=0)
         simulator = Simulator(SimulatorConfig(
@@ -135,7 +139,11 @@ async def run_demo(args: argparse.Namespace) -> int:
                       f"telegrams on tcp://127.0.0.1:{simulator.p1_port}, cloud API "
                       f"{simulator.cloud_url}\n")
             out.write(f"logging for {args.seconds:g} s into {where} ...\n")
-            gap = _plan_gap(args)
+            if args.speed != 1.0:
+                out.write(textwrap.fill(SPEED_NOTE.format(speed=args.speed), width=96) + "\n")
+            if not influx.configured:
+                out.write(textwrap.fill(WITHOUT_INFLUXDB, width=96) + "\n")
+            gap = _plan_gap(args, influx.configured)
             if isinstance(gap, str):
                 out.write(f"(no deliberate gap: {gap})\n")
             else:
@@ -149,6 +157,8 @@ async def run_demo(args: argparse.Namespace) -> int:
             await service.run(duration=args.seconds)
             if saboteur is not None:
                 saboteur.cancel()
+            if service.stop_signal == signal.SIGINT:  # Ctrl-C ends the demo, not only its run
+                raise KeyboardInterrupt
             served = len(simulator.served_meter_times)
             if influx.configured and not isinstance(gap, str):
                 await _backfill(settings, out)
@@ -168,20 +178,23 @@ async def run_demo(args: argparse.Namespace) -> int:
         meter_points = next((r["count"] for r in rows if r["measurement"] == "meter"), 0)
         out.write(f"\nsimulator served {served} distinct meter readings; "
                   f"{meter_points} meter points logged\n")
-        _print_store(settings, workdir, influx.configured, out)
+        _print_store(args, settings, workdir, influx.configured, out)
         if influx.configured:
             await report_of_a_replayed_day(settings, features, args.seed, args.seconds, out)
         else:
-            out.write("\n(no `report`: the energy ledger is computed from InfluxDB, and none "
-                      "was found)\n")
+            out.write("\n(no ledger and no `report`: both are computed from InfluxDB; see "
+                      "above for how to get it)\n")
         if where.startswith("a private influxd"):
-            out.write("(the private influxd and what it holds go away with the demo: give "
-                      "--influx-url to keep the data in a lasting InfluxDB)\n")
+            out.write(textwrap.fill(
+                "(the private influxd and what it holds go away with the demo: give "
+                "--influx-url to keep the data in a lasting InfluxDB)", width=96) + "\n")
     return 0 if meter_points else 1
 
 
-def _plan_gap(args: argparse.Namespace) -> float | str:
+def _plan_gap(args: argparse.Namespace, influx: bool) -> float | str:
     """When the local API goes down (seconds into the run), or why there is no gap."""
+    if not influx:
+        return "without InfluxDB nothing could find it, so the cloud could not repair it"
     if args.speed != 1.0:
         return ("--speed is not 1: the local points carry the real receive time and the "
                 "simulated cloud its own clock, so a gap could not be matched")
@@ -218,22 +231,33 @@ async def _power_flow_sources(settings: InfluxSettings) -> dict[str, int]:
             if s.get("values")}
 
 
-def _print_store(settings: Settings, workdir: Path, influx: bool, out: TextIO) -> None:
-    """Where the embedded store lies, what it holds, and how to export it."""
+def _print_store(args: argparse.Namespace, settings: Settings, workdir: Path, influx: bool,
+                 out: TextIO) -> None:
+    """Where the embedded store lies, what it holds, and commands that work as printed (with a
+    config file that names the store, and the InfluxDB when `--influx-url` gave one)."""
     config = workdir / "config.toml"
-    config.write_text(f'installation = "demo"\n[outbox]\npath = "{settings.outbox.path}"\n',
-                      encoding="utf-8")
+    text = (f'installation = "demo"\n[local]\nenabled = false\n[outbox]\n'
+            f'path = "{settings.outbox.path}"\n')
+    if args.influx_url:
+        text += (f'[influx]\nurl = "{settings.influx.url}"\napi = "v1"\n'
+                 f'database = "{DEMO_DATABASE}"\n')
+    config.write_text(text, encoding="utf-8")
     outbox = Outbox(settings.outbox.path, read_only=True)
     try:
         stats = outbox.stats()
     finally:
         outbox.close()
     telegrams = stats.counters.get(keys.P1_TELEGRAMS, 0)
+    program = command_prefix()
     out.write(f"P1: {telegrams} valid telegrams read\n")
-    out.write(f"\nthe embedded store (the outbox) is {settings.outbox.path}: {stats.depth} points "
-              f"in it{' (InfluxDB took the rest)' if influx else ''}\n")
-    out.write(f"  export it:   jullix-logger export -c {config} > demo.lp\n")
-    out.write(f"  its status:  jullix-logger status -c {config}\n")
+    out.write(f"\nthe embedded store (the outbox) is {settings.outbox.path}: "
+              f"{plural(stats.depth, 'point')} in it"
+              f"{' (InfluxDB took the rest)' if influx else ''}\n")
+    out.write(f"  export it:   {program} export -c {config} > demo.lp\n")
+    out.write(f"  its status:  {program} status -c {config}\n")
+    if args.influx_url:
+        out.write(f"  its report:  {program} report -c {config} --day "
+                  f"{brussels_day(int(time.time())) - timedelta(days=1)}\n")
     out.write(f"  remove it:   rm -r {workdir}\n")
 
 
@@ -285,7 +309,7 @@ def _print_summary(rows: list[dict[str, Any]], out: Any) -> None:
     for row in rows:
         latest = {k: v for k, v in row["latest"].items() if v is not None}
         when = latest.pop("time", None)
-        header = f"{row['measurement']}: {row['count']} points"
+        header = f"{row['measurement']}: {plural(row['count'], 'point')}"
         if when is not None:
             header += f", latest at {_fmt(when)}"
         out.write(header + "\n")

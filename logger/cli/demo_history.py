@@ -11,6 +11,7 @@ through the outbox into InfluxDB like logged data, and the ledger is built from 
 
 from __future__ import annotations
 
+import argparse
 import textwrap
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from logger.app.delivery import Delivery, deliver_all
 from logger.config import Settings
 from logger.core.belgian_time import brussels_day, day_bounds, parse_bound
 from logger.core.point import Point
-from logger.ledger.periods import DAY, HOUR
+from logger.core.words import plural
 from logger.outbox import Outbox
 from logger.sink.gate import SinkGate
 from logger.sink.targets import ledger_influx, make_routed_writer
@@ -98,6 +99,7 @@ async def report_of_a_replayed_day(settings: Settings, features: InstallationFea
 
     from logger.app.ledger_job import build_history
     from logger.cli import ledger, report
+    from logger.cli.report_data import fetch
 
     day = brussels_day(int(time.time())) - timedelta(days=1)
     start, end = day_bounds(day)
@@ -114,16 +116,18 @@ async def report_of_a_replayed_day(settings: Settings, features: InstallationFea
         datetime.fromtimestamp(start - PAD_S, UTC), datetime.fromtimestamp(end + PAD_S, UTC),
         REPLAY_STEP, seed, features, settings.installation) for p in step_points]
     written = await load(settings, points)
-    out.write(f"  replayed {day}: {len(points)} points, {written} written to InfluxDB\n")
-    out.write(f"\n$ jullix-logger ledger --since {day} --until {day}\n")
+    out.write(f"  replayed {day}: {plural(len(points), 'point')}, {written} written to InfluxDB\n")
+    out.write(f"\nwhat `jullix-logger ledger --since {day} --until {day}` prints:\n")
     since, until = parse_bound(day.isoformat()), parse_bound(day.isoformat(), end=True)
     result = await build_history(settings, since, until, dry_run=False)
     for line in ledger.summary(result, dry_run=False):
         out.write(line + "\n")
-    out.write(f"\n$ jullix-logger report --day {day}\n")
+    out.write(f"\nwhat `jullix-logger report --day {day}` prints:\n")
     out.flush()
-    rows, totals, peaks = await report.fetch(settings, start, end, HOUR, DAY)
-    report.render(Console(file=out, width=100), day.isoformat(), HOUR, rows, totals, peaks)
+    view = report.window(argparse.Namespace(day=day.isoformat(), month=None, year=None))
+    ledger_rows = await fetch(settings, view.start, view.end, view.period, view.total,
+                              view.ends())
+    report.render(Console(file=out, width=80), view, ledger_rows)
     out.write("\n" + textwrap.fill(
               "Today's live minutes are in the raw measurements above; their quarter-hours "
               "are still running, so the ledger has none of them yet: the service writes each "

@@ -6,11 +6,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import timedelta
 from typing import Any
 
-from logger.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_from, since_until
+from logger.cli.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    delivery_line,
+    settings_from,
+    since_until,
+    waiting_in_outbox,
+)
+from logger.cli.interrupt import Interruption
 from logger.cli.logs import setup_logging
-from logger.cli.progress import day_progress
+from logger.cli.progress import DayProgress
+from logger.core.words import plural
 from logger.ledger.periods import MONTH, local_label
 
 
@@ -39,14 +50,15 @@ def run(args: argparse.Namespace) -> int:
     if not settings.influx.configured:
         print("the ledger is computed from InfluxDB: [influx] url is empty")
         return EXIT_FAILED
-    progress, stop_progress = day_progress(sys.stderr, "ledger")
+    progress = DayProgress(sys.stderr, "ledger", cumulative=True)
+    args.interruption.refresh = lambda note: interrupted(note, settings, progress, args)
     try:
         result = asyncio.run(build_history(settings, since, until, args.dry_run, progress))
     except (LedgerBuildError, QueryError) as exc:
         print(f"ledger failed: {exc}")
         return EXIT_FAILED
     finally:
-        stop_progress()
+        progress.stop()
     for line in summary(result, args.dry_run):
         print(line)
     return EXIT_OK
@@ -68,10 +80,26 @@ def summary(result: Any, dry_run: bool) -> list[str]:
         lines.append(f"  {local_label(peak.start, MONTH)} peak {peak.peak_w:.0f} W, billed "
                      f"{peak.billed_w:.0f} W, 12-month mean {peak.mean_12m_w:.0f} W, "
                      f"{meter}{flag}")
-    if not dry_run and result.handed_to is not None:
-        lines.append(f"handed {result.delivered} points to the running service (pid "
-                     f"{result.handed_to or '?'}), which delivers them to InfluxDB")
-    elif not dry_run:
-        lines.append(f"delivered to InfluxDB: {result.delivered} points; waiting in the outbox: "
-                     f"{result.left}" + (" (the service delivers them)" if result.left else ""))
+    if not dry_run:
+        lines.append(delivery_line(result.delivered, result.left, result.handed_to))
     return lines
+
+
+def interrupted(note: Interruption, settings: Any, progress: DayProgress,
+                args: argparse.Namespace) -> None:
+    """Ctrl-C: the days computed (each committed to the outbox as it was done), the command
+    that continues, and the ledger points waiting in the outbox."""
+    if progress.last_day is None:
+        return
+    note.done = (f"computed {progress.done} of {plural(progress.total, 'day')}, up to "
+                 f"{progress.last_day}" + (" (dry run: nothing written)" if args.dry_run else
+                                           f" ({plural(progress.points, 'ledger point')})"))
+    left = progress.total - progress.done
+    verb = "remains" if left == 1 else "remain"
+    rest = (f"{plural(left, 'day')} {verb}: `ledger --since "
+            f"{progress.last_day + timedelta(days=1)}"
+            + (f" --until {args.until}" if args.until else "") + "` continues" if left else "")
+    waiting = 0 if args.dry_run else waiting_in_outbox(settings)
+    wait = (f"{plural(waiting, 'point')} wait in the outbox {settings.outbox.path} (the service "
+            "delivers them)" if waiting else "")
+    note.remains = "; ".join(part for part in (rest, wait) if part)

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 _PRIORITY = {
     logging.DEBUG: 7,
@@ -24,7 +25,7 @@ _PRIORITY = {
 
 
 class JournalFormatter(logging.Formatter):
-    """`<priority>logger: message`, one line per record (tracebacks folded in)."""
+    """`<priority>message`, one line per record (tracebacks folded in)."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record).replace("\n", " | ")
@@ -97,10 +98,29 @@ def under_journald() -> bool:
     return (stat.st_dev, stat.st_ino) == (device, inode)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when the record comes: a progress bar that takes
+    stderr over while it runs (logger/cli/progress.py) then prints the line above itself
+    instead of having it written through the bar."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     if under_journald():
-        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+        # journald adds the program's name (SyslogIdentifier) and the time to each line; the
+        # module path in front of every message would only repeat itself.
+        handler.setFormatter(JournalFormatter("%(message)s"))
     else:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")

@@ -3,7 +3,13 @@
 Only the chosen command's module is imported (and only its arguments are added): `run` then
 never loads the simulator, the demo or the cloud code, which keeps the service's memory down.
 
-Exit codes: 0 success, 1 a check or command failed, 2 a configuration or usage error.
+Exit codes: 0 success, 1 a check or command failed, 2 a configuration or usage error, 130
+interrupted (Ctrl-C; one line says what was done and what remains, `logger.cli.interrupt`), 141
+the reader of the output went away (`status | head`: no traceback).
+
+Every command says which configuration it reads: `check` and `status` on their first line,
+`run` in its first log line, the others on stderr (so `report --json` and `export` keep stdout
+for their data).
 
 Every command runs with umask 077, as the systemd unit does (`UMask=0077`): the outbox (and its
 WAL), the backfill state, `cloud-probe` files and exports say when a household used what, so
@@ -20,9 +26,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from logger.cli.common import EXIT_CONFIG, EXIT_OK, add_config_option
+from logger.cli.common import EXIT_CONFIG, add_config_option, config_line, config_notes
+from logger.cli.interrupt import EXIT_INTERRUPTED, for_command
 from logger.config import ConfigError
 from logger.core.version import __version__
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader went away
 
 
 @dataclass(frozen=True)
@@ -33,16 +42,19 @@ class Command:
     help: str
     arguments: str | None = None  # the function adding the command's own arguments
     config: bool = True
+    says_config: bool = False  # names its config itself (check, status, run)
 
 
 COMMANDS = (
     Command("run", "run", "run", "run the logger service (until SIGTERM/SIGINT)",
-            "add_arguments"),
+            "add_arguments", says_config=True),
     Command("check", "check", "run",
-            "test every configured source and InfluxDB; one line each; exit 0 when all pass"),
+            "test every configured source and InfluxDB; one line each; exit 0 when all pass",
+            says_config=True),
     Command("status", "status", "run",
-            "show outbox depth, last successful write, last sample per source, error counters",
-            "add_arguments"),
+            "show whether the service runs, outbox depth, last successful write, last sample "
+            "per source, cloud and backfill state, counters", "add_arguments",
+            says_config=True),
     Command("migrate", "migrate", "run",
             "create/upgrade the InfluxDB database or bucket (retention, schema); "
             "`run` does this by itself unless [influx] auto_migrate = false", "add_arguments"),
@@ -63,8 +75,9 @@ COMMANDS = (
             "ledger", "add_arguments"),
     Command("simulate", "simulate", "run", "serve a simulated Jullix box on loopback",
             "add_arguments", config=False),
-    Command("demo", "demo", "run", "start the simulator and the logger, then show what was logged",
-            "add_arguments"),
+    Command("demo", "demo", "run", "start the simulator and the logger, then show what was logged "
+            "(into its own private store: never the InfluxDB of a config file)",
+            "add_arguments", config=False),
 )
 
 
@@ -99,14 +112,28 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(arguments).parse_args(arguments)
+    name = _chosen(arguments) or "jullix-logger"
+    interruption = for_command(name)
     try:
+        args = build_parser(arguments).parse_args(arguments)
+        args.interruption = interruption
+        command = next(c for c in COMMANDS if c.name == args.command)
+        if command.config and not command.says_config:
+            for line in (config_line(args), *config_notes()):
+                print(line, file=sys.stderr)
         return int(args.func(args))
     except ConfigError as exc:
         print(f"jullix-logger: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
-        return EXIT_OK
+        print(interruption.line(name), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`status | head`): no traceback; stdout is gone, so point it
+        # at /dev/null for the interpreter's own flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ import sys
 
 from logger.cli.common import EXIT_FAILED, EXIT_OK, settings_from
 from logger.cli.logs import setup_logging
+from logger.config import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,8 +26,27 @@ def run(args: argparse.Namespace) -> int:
         print("no InfluxDB configured ([influx] url is empty): nothing to migrate",
               file=sys.stderr)
         return EXIT_FAILED
+    problem = asyncio.run(_api_problem(settings))
+    if problem:
+        print(f"FAILED: {settings.influx.display_url}: {problem}")
+        return EXIT_FAILED
     report = asyncio.run(run_migrations(settings.influx, dry_run=args.dry_run,
                                         ledger=ledger_influx(settings)))
     for line in format_report(report, settings.influx):
         print(line)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+async def _api_problem(settings: Settings) -> str | None:
+    """The server's version against `[influx] api` (logger.sink.flavour): API v2 against a
+    1.x before 1.8 is said as such, not as a missing buckets API."""
+    from logger.sink.flavour import api_problem
+    from logger.sink.influxql import InfluxQL, QueryError
+
+    reader = InfluxQL(settings.influx)
+    try:
+        return api_problem(await reader.ping(), settings.influx.api)
+    except QueryError:
+        return None  # unreachable: the migrations say so in their own words
+    finally:
+        await reader.close()

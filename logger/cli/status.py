@@ -1,8 +1,11 @@
 """`jullix-logger status`: what the service's outbox says about its health.
 
 Reads the outbox file read-only, so it works while the service runs (WAL allows a reader next to
-the writer) and after it stopped. `--check-empty` is the guard before deleting the state
-directory (uninstalling): exit 1 while the outbox holds points InfluxDB has not received.
+the writer) and after it stopped; it creates nothing. It starts with the config it read and
+whether the service runs (and how old the record is), then the warnings, the outbox, InfluxDB,
+the optional features (on, off or degraded: logger/app/features.py), P1, the ledger, the last
+samples and the counters. `--check-empty` is the guard before deleting the state directory
+(uninstalling): exit 1 while the outbox holds points InfluxDB has not received.
 """
 
 from __future__ import annotations
@@ -10,17 +13,17 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from logger.app.alerts import active_warnings
-from logger.app.features import features_off
-from logger.cli.common import settings_from
+from logger.cli import status_parts as part
+from logger.cli.common import command_prefix, config_line, config_notes, settings_from
 from logger.config import Settings
-from logger.core.durations import human_duration, moment_and_age
+from logger.core.durations import moment_and_age
+from logger.core.words import plural
 from logger.outbox import Outbox, keys
+from logger.outbox.lock import holder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    out.write(f"{config_line(args)}\n")
+    for note in config_notes():
+        out.write(f"{note}\n")
     settings = settings_from(args)
     if getattr(args, "check_empty", False):
-        return check_empty(settings, sys.stdout)
-    return print_status(settings, sys.stdout)
+        return check_empty(settings, out, command_prefix(args))
+    return print_status(settings, out)
 
 
 def open_outbox(path: Path, out: TextIO) -> Outbox | None:
@@ -49,8 +56,9 @@ def open_outbox(path: Path, out: TextIO) -> Outbox | None:
     return None
 
 
-def check_empty(settings: Settings, out: TextIO) -> int:
-    """0 when deleting the outbox loses nothing, else 1 with what would be lost."""
+def check_empty(settings: Settings, out: TextIO, program: str = "jullix-logger") -> int:
+    """0 when deleting the outbox loses nothing, else 1 with what would be lost and the
+    commands (with this config) that keep it."""
     path = settings.outbox.path
     outbox = open_outbox(path, out)
     if outbox is None:
@@ -62,11 +70,11 @@ def check_empty(settings: Settings, out: TextIO) -> int:
     held = sum(stats.held.values())
     if stats.depth or stats.dead_letters or held:
         out.write(
-            f"the outbox at {path} holds {stats.depth + held} points InfluxDB has not received "
-            f"({held} of them parked for a target that could not take them) and "
+            f"the outbox at {path} holds {plural(stats.depth + held, 'point')} InfluxDB has "
+            f"not received ({held} of them parked for a target that could not take them) and "
             f"{stats.dead_letters} it refused: deleting it loses them. Start the service until "
-            "they are delivered, or export them first: `jullix-logger export -o unsent.lp` "
-            "and `jullix-logger export --dead-letters -o refused.lp`\n")
+            f"they are delivered, or export them first: `{program} export -o unsent.lp` and "
+            f"`{program} export --dead-letters -o refused.lp`\n")
         return 1
     out.write(f"the outbox at {path} holds nothing unsent: deleting it loses no data\n")
     return 0
@@ -89,101 +97,26 @@ def print_status(settings: Settings, out: TextIO) -> int:
     finally:
         outbox.close()
     meta = stats.meta
+    part.print_service(meta, out, locked_by=holder(path))
     for text in active_warnings(meta).values():  # warnings that matter (logger/app/alerts.py)
-        out.write(f"WARNING       {text}\n")
-    out.write(f"outbox        {path}\n")
-    out.write(f"  depth       {stats.depth} points waiting ({stats.size_bytes / 1e6:.1f} MB "
-              f"of {settings.outbox.max_mb:g} MB)\n")
-    out.write(f"  dead letter {stats.dead_letters} points InfluxDB refused "
-              "(see `export --dead-letters`)\n")
-    _print_isolation(stats.held, features_off(meta), out)
+        part.line(out, "WARNING", text)
+    part.line(out, "outbox", str(path))
+    part.line(out, "depth", f"{plural(stats.depth, 'point')} waiting "
+              f"({stats.size_bytes / 1e6:.1f} MB of {settings.outbox.max_mb:g} MB)", indent=2)
+    part.line(out, "dead letter", f"{plural(stats.dead_letters, 'point')} InfluxDB refused "
+              "(see `export --dead-letters`)", indent=2)
+    part.print_held(stats.held, out)
     last_write = meta.get(keys.LAST_WRITE_OK)
     if settings.influx.configured:
         shown = moment_and_age(float(last_write)) if last_write else "never"
-        out.write(f"influx        {settings.influx.display_url} last successful write: {shown}\n")
+        part.line(out, "influx", f"{settings.influx.display_url} last successful write: {shown}")
     else:
-        out.write("influx        not configured: the outbox is the store\n")
+        part.line(out, "influx", "not configured: the outbox is the store")
+    part.print_features(settings, meta, out)
     if settings.p1.enabled or keys.P1_STATE in meta:
-        _print_p1(meta, stats.counters, out)
-    if {keys.LEDGER_LAST_RUN, keys.LEDGER_LAST_ERROR, keys.LEDGER_NEWEST_END} & meta.keys():
-        _print_ledger(meta, stats.counters, out)
-    out.write("last sample per source\n")
-    samples = sorted((k.removeprefix(keys.LAST_SAMPLE_PREFIX), v) for k, v in meta.items()
-                     if k.startswith(keys.LAST_SAMPLE_PREFIX))
-    if not samples:
-        out.write("  (none yet)\n")
-    for name, value in samples:
-        out.write(f"  {name:<22} {value}\n")
-    if stats.counters:
-        out.write("counters\n")
-        for name, value in sorted(stats.counters.items()):
-            out.write(f"  {name:<32} {value}\n")
-    _print_backfill(settings, out)
+        part.print_p1(meta, stats.counters, out)
+    part.print_ledger(meta, stats.counters, out)
+    part.print_backfill_gaps(settings, out)
+    part.print_samples(meta, out)
+    part.print_counters(stats.counters, out)
     return 0
-
-
-def _print_isolation(held: dict[str, int], off: dict[str, str], out: TextIO) -> None:
-    """Lines parked because their target cannot take them, and the optional features that
-    are off, each with why (issue 19: they never stop raw logging)."""
-    for target, count in sorted(held.items()):
-        out.write(f"  held        {count} {target} lines parked: their place in InfluxDB "
-                  "cannot take them now; sent once it can\n")
-    for name, why in sorted(off.items()):
-        out.write(f"OFF           {name}: {why}\n")
-
-
-def _print_backfill(settings: Settings, out: TextIO, shown: int = 10) -> None:
-    """Gaps whose cloud fetch failed, and when the scheduled backfill tries them again."""
-    from logger.app.backfill.state import STATE_FILE, failing_gaps
-
-    path = settings.outbox.path.parent / STATE_FILE
-    if not path.exists():
-        return
-    failing = failing_gaps(path, settings.installation)
-    out.write(f"backfill      {len(failing)} gaps wait for another try after failed fetches\n")
-    for failure in failing[:shown]:
-        left = failure.next_try - time.time()
-        when = datetime.fromtimestamp(failure.next_try, UTC).isoformat(timespec="seconds")
-        retry = f"{when} (in {human_duration(left)})" if left > 0 else "at the next run"
-        out.write(f"  {failure.gap.describe()}: failed {failure.failures}x, next try "
-                  f"{retry}: {failure.reason}\n")
-    if len(failing) > shown:
-        out.write(f"  ... and {len(failing) - shown} more\n")
-
-
-def _print_p1(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> None:
-    """P1 link state (as the running service last recorded it), rate and errors by kind."""
-    state = meta.get(keys.P1_STATE, "unknown")
-    since = meta.get(keys.P1_STATE_SINCE)
-    detail = meta.get(keys.P1_DETAIL)
-    line = f"p1            {meta.get(keys.P1_ADDRESS, '')} link {state}"
-    if since:
-        line += f" since {since}"
-    if detail:
-        line += f" ({detail})"
-    out.write(line + "\n")
-    out.write(f"  rate        {meta.get(keys.P1_RATE, '0')} valid telegrams/min, "
-              f"{counters.get(keys.P1_TELEGRAMS, 0)} in total\n")
-    errors = {k.removeprefix("p1_"): v for k, v in counters.items()
-              if k.startswith("p1_") and k != keys.P1_TELEGRAMS and v}
-    shown = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"
-    out.write(f"  errors      {shown}\n")
-
-
-def _print_ledger(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> None:
-    """The energy ledger's last update, counter resets and capacity-peak disagreements."""
-    out.write(f"ledger        last update {meta.get(keys.LEDGER_LAST_RUN, 'never')}\n")
-    newest = meta.get(keys.LEDGER_NEWEST_END, "")
-    if newest.isdigit():
-        out.write(f"  newest      complete period ends {moment_and_age(int(newest))} "
-                  "(the ledger lag)\n")
-    if meta.get(keys.LEDGER_LAST_ERROR):
-        out.write(f"  error       {meta[keys.LEDGER_LAST_ERROR]}\n")
-    resets = counters.get(keys.LEDGER_COUNTER_RESET, 0)
-    if resets:
-        out.write(f"  resets      {resets} counter reset(s)/meter swap(s); newest: "
-                  f"{meta.get(keys.LEDGER_LAST_RESET, '?')}\n")
-    mismatches = counters.get(keys.LEDGER_PEAK_MISMATCHES, 0)
-    if mismatches:
-        out.write(f"  WARNING     capacity peak disagrees with the meter's register "
-                  f"({mismatches}x); newest: {meta.get(keys.LEDGER_PEAK_MISMATCH, '?')}\n")

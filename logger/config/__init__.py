@@ -1,8 +1,9 @@
 """The settings layer: models (`settings`), where values come from (`loading`, `credentials`)
 and where files live (`paths`). Imports only `logger.core`."""
 
+from logger.config.environment import environment_problems, environment_settings
 from logger.config.loading import ConfigError, load_settings, redacted_dump
-from logger.config.paths import default_state_dir, resolve_config_path
+from logger.config.paths import config_candidates, default_state_dir, resolve_config_path
 from logger.config.settings import (
     BackfillSettings,
     CloudSettings,
@@ -30,7 +31,10 @@ __all__ = [
     "OutboxSettings",
     "P1Settings",
     "Settings",
+    "config_candidates",
     "default_state_dir",
+    "environment_problems",
+    "environment_settings",
     "load_settings",
     "redacted_dump",
     "resolve_config_path",

@@ -40,12 +40,17 @@ def default_state_dir() -> Path:
     return Path(xdg) / "jullix-logger"
 
 
-def resolve_config_path(explicit: Path | None) -> Path | None:
-    """The config file to read: the one given, else the first default that exists."""
-    if explicit is not None:
-        return explicit
+def config_candidates() -> list[Path]:
+    """Where a config file is looked for when none is given, in order."""
     candidates = list(DEFAULT_CONFIG_PATHS)
     config_dir = os.environ.get("CONFIGURATION_DIRECTORY")
     if config_dir:
         candidates.insert(0, Path(config_dir.split(":")[0]) / "config.toml")
-    return next((path for path in candidates if path.is_file()), None)
+    return candidates
+
+
+def resolve_config_path(explicit: Path | None) -> Path | None:
+    """The config file to read: the one given, else the first default that exists."""
+    if explicit is not None:
+        return explicit
+    return next((path for path in config_candidates() if path.is_file()), None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +25,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from logger.config.credentials import CredentialsSource
 from logger.config.cross_checks import check_ledger_place, settle_ledger_gap
+from logger.config.fields import Bool
 from logger.config.paths import default_state_dir
 from logger.core.durations import normalise_retention
 from logger.core.point import tag_problem
@@ -42,7 +44,7 @@ class Section(BaseModel):
 class LocalSettings(Section):
     """The box's local HTTP API (Jullix-direct)."""
 
-    enabled: bool = True
+    enabled: Bool = True
     url: str = "http://jullix.local"
     interval: float = Field(5.0, ge=1.0, le=3600.0, description="seconds between polls")
     timeout: float = Field(4.0, gt=0.0, le=60.0, description="per-request timeout, seconds")
@@ -53,13 +55,17 @@ class LocalSettings(Section):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             value = "http://" + value
+        path = urlsplit(value).path.rstrip("/")
+        if path.startswith("/api"):
+            raise ValueError(f"ends in {path}: give the box's address only (e.g. "
+                             "http://jullix.local); the logger adds /api/ems/<endpoint> itself")
         return value
 
 
 class P1Settings(Section):
     """The P1 telegram relay on the box's TCP port."""
 
-    enabled: bool = False
+    enabled: Bool = False
     host: str = "jullix.local"
     port: int = Field(12345, ge=1, le=65535)
     idle_timeout: float = Field(30.0, gt=0.0, description="seconds without bytes = dead link")
@@ -69,19 +75,19 @@ class P1Settings(Section):
 class CloudSettings(Section):
     """The Jullix platform API (mijn.jullix.be)."""
 
-    enabled: bool = False
+    enabled: Bool = False
     url: str = "https://mijn.jullix.be/api/v1"
     token: SecretStr | None = None
     installation_id: str | None = None
     interval: float = Field(60.0, ge=30.0)
-    realtime: bool = False  # also poll the realtime summary into power_flow (source=cloud)
+    realtime: Bool = False  # also poll the realtime summary into power_flow (source=cloud)
     timeout: float = Field(30.0, gt=0.0, le=300.0, description="per-request timeout, seconds")
 
 
 class BackfillSettings(Section):
     """Repairing gaps of the local series from the cloud history (logger/app/backfill/)."""
 
-    enabled: bool | None = None  # None: follows [cloud] enabled
+    enabled: Bool | None = None  # None: follows [cloud] enabled
     lookback_days: float = Field(7.0, gt=0.0, le=366.0)
     interval: float = Field(3600.0, ge=60.0, description="seconds between scheduled runs")
     threshold: float | None = Field(None, gt=0.0, description="default: 3 x [local] interval")
@@ -104,14 +110,20 @@ class InfluxSettings(Section):
     batch_size: int = Field(5000, ge=1, le=100_000)
     # Migrations (logger/sink/migrator.py): applied when `run` starts; how long the raw series
     # are kept (the ledger has its own, `[ledger] retention`). `retention` is the older name.
-    auto_migrate: bool = True
+    auto_migrate: Bool = True
     raw_retention: Retention = Field("INF",
                                      validation_alias=AliasChoices("raw_retention", "retention"))
 
     @field_validator("url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.strip().rstrip("/")
+    def _with_scheme(cls, value: str) -> str:
+        """`localhost:8086` means `http://localhost:8086`, as for `[local] url`."""
+        value = value.strip().rstrip("/")
+        if value and "://" not in value:
+            value = "http://" + value
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://localhost:8086")
+        return value
 
     @property
     def configured(self) -> bool:
@@ -139,7 +151,7 @@ class LedgerSettings(Section):
     and month from counter differences, the capacity tariff and KPIs, kept current by the
     service and kept for `retention` in its own retention policy (v1) or bucket (v2)."""
 
-    enabled: bool = True  # the service keeps it current (needs [influx] url)
+    enabled: Bool = True  # the service keeps it current (needs [influx] url)
     source: Literal["auto", "p1", "meter"] = "auto"  # auto: p1 where it has data, else meter
     interval: float = Field(900.0, ge=60.0, le=86400.0, description="seconds between updates")
     recheck_days: float = Field(7.0, ge=1.0, le=400.0, description="how far back late data is "
@@ -168,7 +180,7 @@ class OutboxSettings(Section):
 class HealthSettings(Section):
     """The logger's own health in InfluxDB: `_jullix_health` (logger/app/health_points.py)."""
 
-    enabled: bool = True
+    enabled: Bool = True
     interval: float = Field(60.0, ge=1.0, le=3600.0, description="seconds between points")
 
 

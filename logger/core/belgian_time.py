@@ -95,3 +95,11 @@ def parse_bound(text: str, end: bool = False) -> datetime:
         return datetime(day.year, day.month, day.day, tzinfo=BRUSSELS)
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=BRUSSELS)
+
+
+def local_time(moment: datetime | float) -> str:
+    """An instant (a datetime or epoch seconds) as people here read it:
+    `2026-11-26 14:00:03 CET`."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, UTC)
+    return moment.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M:%S %Z")

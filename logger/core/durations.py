@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import datetime
+
+from logger.core.belgian_time import local_time
 
 INFINITE = "INF"
 _DURATION_PART = re.compile(r"(\d+)(w|d|h|m|s)")
@@ -68,7 +70,21 @@ def ago(seconds: float) -> str:
 
 
 def moment_and_age(timestamp: float, now: float | None = None) -> str:
-    """`2026-11-26T10:00:00+00:00 (3 min ago)` for an epoch timestamp."""
+    """`2026-11-26 11:00:00 CET (3 min ago)` for an epoch timestamp: Belgian local time, as
+    the people reading `status` live by it (the Pi's own zone is often UTC)."""
     reference = time.time() if now is None else now
-    when = datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
-    return f"{when} ({ago(reference - timestamp)})"
+    delta = reference - timestamp
+    age = ago(delta) if delta >= 0 else f"in {human_duration(-delta)}"
+    return f"{local_time(timestamp)} ({age})"
+
+
+def iso_and_age(text: str, now: float | None = None) -> str:
+    """An ISO time as recorded (`2026-11-26T10:00:00+00:00`) shown like `moment_and_age`; a
+    text that is not one is returned as it is."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return text
+    return moment_and_age(moment.timestamp(), now)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from logger.core.point import Point
 from logger.ledger.energy import GRID, Device, PeriodRow
-from logger.ledger.periods import DAY, MONTH, QUARTER
+from logger.ledger.periods import DAY, HOUR, MONTH, QUARTER
 from logger.ledger.tariff import MonthPeak, self_consumption_pct, self_sufficiency_pct
 
 ENERGY = "ledger_energy"
@@ -70,6 +70,7 @@ def energy_fields(row: PeriodRow) -> dict[str, float | None]:
     if row.kind in (DAY, MONTH):
         fields["peak_demand_w"] = row.peak_w
         fields["peak_start_s"] = row.peak_start
+    if row.kind in (HOUR, DAY, MONTH):
         if "solar" in e:
             fields["self_consumption_pct"] = self_consumption_pct(e["solar"], exported)
         fields["self_sufficiency_pct"] = self_sufficiency_pct(consumption, imported)

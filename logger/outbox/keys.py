@@ -47,6 +47,16 @@ P1_RATE = "p1.telegrams_per_minute"
 P1_ADDRESS = "p1.address"
 P1_LAST_TIME = last_sample("p1")
 
+SERVICE_PID = "service.pid"  # the running service's process id
+SERVICE_STARTED = "service.started"  # epoch s of its start
+SERVICE_HEARTBEAT = "service.heartbeat"  # epoch s, set every commit tick (stored every <= 30 s)
+SERVICE_STOPPED = "service.stopped"  # epoch s of its last clean stop ("" while it runs)
+
+CLOUD_STATE = "cloud.state"  # "ok", "stopped", "failing"
+CLOUD_STATE_SINCE = "cloud.state_since"  # epoch s
+CLOUD_DETAIL = "cloud.detail"  # what happened, one line, no secret
+
+BACKFILL_LAST_RESULT = "backfill.last_result"  # what the last backfill run did, one line
 BACKFILL_GAPS_OPEN = "backfill.gaps_open"  # gaps the last backfill run left unrepaired
 BACKFILL_LAST_RUN = "backfill.last_run"  # ISO time of the last backfill run (service or command)
 

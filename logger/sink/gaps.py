@@ -41,9 +41,9 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
-from logger.core.belgian_time import brussels_day
+from logger.core.belgian_time import brussels_day, local_time
 from logger.core.durations import human_duration
 from logger.sink.influxql import InfluxQL, QueryError, quote_ident, quote_string
 
@@ -76,10 +76,9 @@ class Gap:
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
     def describe(self) -> str:
-        def fmt(t: int) -> str:
-            return datetime.fromtimestamp(t, UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
-
-        return f"{fmt(self.start)} .. {fmt(self.end)} ({human_duration(self.seconds)})"
+        """`2026-11-26 10:00:00 CET .. 2026-11-26 10:20:00 CET (20 min)`: Belgian time."""
+        return (f"{local_time(self.start)} .. {local_time(self.end)} "
+                f"({human_duration(self.seconds)})")
 
 
 @dataclass(frozen=True)

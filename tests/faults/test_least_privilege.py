@@ -68,7 +68,7 @@ def test_raw_points_flow_and_the_ledger_says_why_not(user, tmp_path, auth_influx
     accounting.add(result)
     result.assert_exact()
     assert healthz[0] == 200 and "degraded: ledger is off" in healthz[1], healthz
-    assert "OFF           ledger:" in status.stdout, status.stdout
+    assert "ledger      off: " in status.stdout, status.stdout
     output = logger.output()
     assert journal in output and "the ledger stays off and raw logging goes on" in output, output
     assert f"{user}-pw-123" not in output + status.stdout + healthz[1]

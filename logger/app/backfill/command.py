@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from logger.app import facts
 from logger.app.backfill.absent import absent_devices
-from logger.app.backfill.report import BackfillReport, record_run
+from logger.app.backfill.report import BackfillReport, record_failure, record_run
 from logger.app.backfill.run import Backfill, Progress
 from logger.app.delivery import Delivery, deliver_all, open_outbox
 from logger.config import Settings
@@ -91,10 +92,17 @@ async def backfill_by_hand(settings: Settings, since: datetime | None, until: da
             result.report = await backfill.run(since, until)
         except CloudAuthError as exc:
             result.error = f"stopped: {exc}"
+            facts.record_cloud(outbox, "stopped", str(exc))
         except (CloudError, QueryError) as exc:
             result.error = f"failed: {exc}"
+            if isinstance(exc, CloudError):
+                facts.record_cloud(outbox, "failing", f"backfill: {exc}")
         if result.report is not None:
             record_run(outbox, result.report)
+            if result.report.api_calls and not result.error:
+                facts.record_cloud(outbox, "ok", "backfill history answered")
+        else:
+            record_failure(outbox, result.error)
         if isinstance(outbox, OutboxHandoff):
             outbox.commit()
             result.delivered = outbox.handed

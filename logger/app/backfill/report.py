@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from logger.core.belgian_time import local_time
+from logger.core.words import plural
 from logger.outbox import Outbox, keys
 from logger.outbox.handoff import OutboxHandoff
 from logger.sink.gaps import Gap
-
-
-def _moment(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
 
 
 @dataclass
@@ -26,7 +24,7 @@ class GapResult:
     def describe(self) -> str:
         text = self.gap.describe()
         if self.failures:
-            text += f" [failed {self.failures}x, next try after {_moment(self.next_try)}]"
+            text += f" [failed {self.failures}x, next try after {local_time(self.next_try)}]"
         return text
 
 
@@ -65,8 +63,8 @@ class BackfillReport:
             lines.append(f"gaps waiting after failed fetches: {len(self.waiting)}")
             lines += [f"  {g.describe()}: {g.reason}" for g in self.waiting]
         if self.dry_run:
-            lines.append(f"dry run: would fetch {len(self.days)} days with "
-                         f"{len(self.planned_calls)} API calls; nothing written")
+            lines.append(f"dry run: would fetch {plural(len(self.days), 'day')} with "
+                         f"{plural(len(self.planned_calls), 'API call')}; nothing written")
             lines += [f"  gap {g.describe()}" for g in self.gaps if g.status == "to fetch"]
             lines += [f"  GET {path}" for path in self.planned_calls]
             return lines
@@ -78,15 +76,34 @@ class BackfillReport:
             lines.append(f"stopped: {self.error}")
         return lines
 
+    def result_line(self) -> str:
+        """What this run did, in one line (`status` shows the last one)."""
+        filled = sum(1 for g in self.gaps if g.status == "filled")
+        text = (f"{plural(len(self.gaps), 'gap')} found, {filled} filled "
+                f"({plural(self.points_written, 'point')}), {len(self.remaining)} remain")
+        if self.waiting:
+            text += f", {len(self.waiting)} wait after failed fetches"
+        return text + (f"; stopped: {self.error}" if self.error else "")
+
 
 def record_run(outbox: Outbox | OutboxHandoff, report: BackfillReport) -> None:
     """What `status`, `/metrics` and `_jullix_health` show of backfill: gaps repaired (a
-    counter), gaps left open by the last run and when it ran (meta). Committed with the next
-    commit of `outbox`."""
+    counter), gaps left open by the last run, when it ran and what it did (meta). Committed
+    with the next commit of `outbox`."""
     if report.dry_run:
         return
     filled = sum(1 for g in report.gaps if g.status == "filled")
     if filled:
         outbox.count(keys.BACKFILL_GAPS_REPAIRED, filled)
     outbox.set_meta(keys.BACKFILL_GAPS_OPEN, str(len(report.remaining)))
+    _record(outbox, report.result_line())
+
+
+def record_failure(outbox: Outbox, reason: str) -> None:
+    """A run that failed before it had a report (InfluxDB or the cloud unreachable)."""
+    _record(outbox, f"failed: {reason}")
+
+
+def _record(outbox: Outbox, result: str) -> None:
     outbox.set_meta(keys.BACKFILL_LAST_RUN, datetime.now(UTC).isoformat(timespec="seconds"))
+    outbox.set_meta(keys.BACKFILL_LAST_RESULT, result[:300])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -38,6 +39,23 @@ log = get_logger(__name__)
 ENDPOINTS = ("meter", "solar", "battery", "charger", "plug")
 MAX_DEVICES = 64  # per endpoint and poll; a house has a handful
 MAX_METERS = 4  # meter clocks kept (and persisted): a box inventing ids cannot grow them
+
+
+UNKNOWN_HOST = "unknown host"
+REFUSED = "connection refused"
+
+
+def connect_problem(exc: BaseException) -> str:
+    """What a failed request most likely means, in words: the name does not resolve, nothing
+    listens on that port, or the exception's name when it is something else."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return f"{UNKNOWN_HOST} (the name does not resolve)"
+        if isinstance(cause, ConnectionRefusedError):
+            return f"{REFUSED} (nothing listens on that port)"
+        cause = cause.__cause__ or cause.__context__
+    return type(exc).__name__
 
 
 class Status(Enum):
@@ -104,7 +122,7 @@ class LocalCollector:
         except (TimeoutError, httpx.TimeoutException):
             return EndpointResult(name, Status.FAILED, error="timed out")
         except httpx.HTTPError as exc:
-            return EndpointResult(name, Status.FAILED, error=type(exc).__name__)
+            return EndpointResult(name, Status.FAILED, error=connect_problem(exc))
         arrived = time.monotonic()
         if response.status_code == 404:
             return EndpointResult(name, Status.ABSENT, mono=arrived)

@@ -10,11 +10,14 @@ from collections.abc import Iterable
 from logger.core.logs import get_logger
 from logger.core.problems import Problems
 from logger.sources.p1.decoder import P1Decoder
+from logger.sources.p1.points import P1Reading
 from logger.sources.p1.reader import READ_SIZE, describe_error
 
 
-async def probe(host: str, port: int, installation: str, timeout: float) -> tuple[bool, str]:
-    """Connect and wait for one valid telegram; (ok, one line saying what happened)."""
+async def probe(host: str, port: int, installation: str, timeout: float
+                ) -> tuple[bool, str, P1Reading | None]:
+    """Connect and wait for one valid telegram; (ok, one line saying what happened, the
+    reading: what `check` shows of the meter)."""
     problems = Problems(get_logger("check"), every=1e9)
     decoder = P1Decoder(installation, 1, problems)
     started = time.monotonic()
@@ -22,7 +25,7 @@ async def probe(host: str, port: int, installation: str, timeout: float) -> tupl
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, TimeoutError) as exc:
-        return False, f"{host}:{port}: cannot connect: {describe_error(exc)}"
+        return False, f"{host}:{port}: cannot connect: {describe_error(exc)}", None
     try:
         deadline = started + timeout
         while time.monotonic() < deadline:
@@ -39,12 +42,12 @@ async def probe(host: str, port: int, installation: str, timeout: float) -> tupl
                 reading = decoder.parse(telegram)
                 if reading is not None:
                     return True, (
-                        f"{host}:{port}: valid telegram of meter {reading.meter_id} at "
-                        f"{reading.time.isoformat()} after {time.monotonic() - started:.1f} s"
+                        f"{host}:{port}: valid telegram after "
+                        f"{time.monotonic() - started:.1f} s"
                         + _problem_text(problems.counts.items())
-                    )
+                    ), reading
     except OSError as exc:
-        return False, f"{host}:{port}: connection failed: {describe_error(exc)}"
+        return False, f"{host}:{port}: connection failed: {describe_error(exc)}", None
     finally:
         writer.close()
         with contextlib.suppress(Exception):
@@ -52,7 +55,7 @@ async def probe(host: str, port: int, installation: str, timeout: float) -> tupl
     return False, (
         f"{host}:{port}: no valid telegram within {timeout:g} s ({received} bytes received)"
         + _problem_text(problems.counts.items())
-    )
+    ), None
 
 
 def _problem_text(counts: Iterable[tuple[str, int]]) -> str:
