@@ -1,6 +1,7 @@
 """The settings layer: models (`settings`), where values come from (`loading`, `credentials`)
 and where files live (`paths`). Imports only `logger.core`."""
 
+from logger.config.fluvius import FluviusSettings
 from logger.config.loading import ConfigError, load_settings, redacted_dump
 from logger.config.paths import default_state_dir, resolve_config_path
 from logger.config.settings import (
@@ -21,6 +22,7 @@ __all__ = [
     "BackfillSettings",
     "CloudSettings",
     "ConfigError",
+    "FluviusSettings",
     "HealthSettings",
     "HttpSettings",
     "InfluxSettings",

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from logger.config.credentials import CredentialsSource
+from logger.config.fluvius import FluviusSettings
 from logger.config.paths import default_state_dir
 from logger.core.durations import normalise_retention
 from logger.core.point import tag_problem
@@ -233,6 +234,7 @@ class Settings(BaseSettings):
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    fluvius: FluviusSettings = Field(default_factory=FluviusSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
