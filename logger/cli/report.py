@@ -108,12 +108,19 @@ def run(args: argparse.Namespace) -> int:
     if not settings.influx.configured:
         print("the report reads the ledger from InfluxDB: [influx] url is empty")
         return EXIT_FAILED
+    from logger.cli import report_fluvius
+
     try:
         rows, totals, peaks = asyncio.run(fetch(settings, start, end, period, total))
+        fluvius = asyncio.run(report_fluvius.fetch(settings, start, end, period, total))
     except QueryError as exc:
         print(f"report failed: {exc}")
         return EXIT_FAILED
-    return render(Console(), title, period, rows, totals, peaks)
+    console = Console()
+    code = render(console, title, period, rows, totals, peaks)
+    for line in report_fluvius.lines(period, *fluvius):  # Fluvius's quarter-hours, if imported
+        console.print(line, highlight=False)
+    return code
 
 
 def render(console: Any, title: str, period: str, rows: list[Any], totals: list[Any],

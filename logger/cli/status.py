@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from logger.app.alerts import active_warnings
+from logger.app.fluvius_notes import fluvius_warnings
 from logger.cli.common import settings_from
 from logger.config import Settings
 from logger.core.durations import human_duration, moment_and_age
@@ -87,6 +88,8 @@ def print_status(settings: Settings, out: TextIO) -> int:
         outbox.close()
     meta = stats.meta
     for text in active_warnings(meta).values():  # warnings that matter (logger/app/alerts.py)
+        out.write(f"WARNING       {text}\n")
+    for text in fluvius_warnings(meta):  # months the ledger and Fluvius disagree on
         out.write(f"WARNING       {text}\n")
     out.write(f"outbox        {path}\n")
     out.write(f"  depth       {stats.depth} points waiting ({stats.size_bytes / 1e6:.1f} MB "
