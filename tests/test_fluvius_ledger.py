@@ -18,7 +18,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fluvius_export import EAN, electricity_lines, gas_lines, night, quarter_energy, write
+from fluvius_export import (
+    BRUSSELS,
+    EAN,
+    electricity_lines,
+    gas_lines,
+    night,
+    quarter_energy,
+    write,
+)
 from harness import write_config
 from ledger_data import History, simulate
 
@@ -34,15 +42,11 @@ PLANTED_WH = 5
 
 
 def local_midnight(day: date) -> int:
-    from fluvius_export import BRUSSELS
-
     return int(datetime(day.year, day.month, day.day, tzinfo=BRUSSELS).timestamp())
 
 
 def the_days() -> tuple[date, date, date]:
     """The last day of a month and the first two of the next, all complete and recent."""
-    from fluvius_export import BRUSSELS
-
     recent = datetime.now(BRUSSELS).date() - timedelta(days=3)
     first = recent.replace(day=1)
     return first - timedelta(days=1), first, first + timedelta(days=1)
@@ -244,16 +248,17 @@ def test_report_and_status_show_the_source_and_the_difference(world, capsys):
     month = world.days[0].strftime("%Y-%m")
     code, out = run_cli(capsys, "report", "-c", str(world.config), "--month", month)
     assert code == 0
-    local = datetime.fromtimestamp(world.planted[0], UTC).astimezone(
-        __import__("fluvius_export").BRUSSELS).strftime("%Y-%m-%d %H:%M")
+    local = datetime.fromtimestamp(world.planted[0], BRUSSELS).strftime("%Y-%m-%d %H:%M")
     assert "1 of" in out and "differ by more than 1 Wh" in out, out
     assert local in out and f"-{PLANTED_WH} Wh" in out, out
-    assert "from Fluvius" in out, out
+    tariff = "night" if world.planted[1] == "import_t2" else "day"
+    assert f"logger - Fluvius: import {tariff} -5 Wh" in out, out
     code, out = run_cli(capsys, "status", "-c", str(world.config))
     assert f"WARNING       Fluvius {month}: the ledger differs" in out, out
     code, out = run_cli(capsys, "report", "-c", str(world.config), "--month",
                         world.days[1].strftime("%Y-%m"))
-    assert "no quarter-hour differs" in out, out
+    assert "From Fluvius (no logger readings of their own): " in out, out
+    assert "none differs by more than 1 Wh" in out, out
 
 
 def test_a_second_import_overwrites_the_same_points(world, capsys):

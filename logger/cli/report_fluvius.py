@@ -59,18 +59,17 @@ def lines(period: str, sources: list[Any], recs: list[tuple[str, Any]], quarters
     out = []
     filled = [(r.time, r.values[0]) for r in sources if r.values[0]]
     if filled:
-        shown = ", ".join(f"{_label(t, period)} ({pct:.0f} %)" for t, pct in filled[:8])
-        more = f", and {len(filled) - 8} more" if len(filled) > 8 else ""
-        out.append(f"Periods with quarter-hours from Fluvius (no logger readings of their own): "
-                   f"{shown}{more}")
+        shown = ", ".join(f"{_label(t, period)} ({pct:.0f} %)" for t, pct in filled[:6])
+        more = f", and {len(filled) - 6} more" if len(filled) > 6 else ""
+        out.append(f"From Fluvius (no logger readings of their own): {shown}{more}")
     for kind, r in recs:
         values = dict(zip(FIELDS, r.values, strict=True))
         compared, differing = int(values["compared_quarters"]), int(values["differing_quarters"])
-        what = (f"{differing} of {compared} quarter-hours differ by more than 1 Wh"
-                if differing else f"no quarter-hour differs by more than 1 Wh ({compared} "
-                "compared)")
-        out.append(f"Fluvius reconciliation {_label(r.time, kind)}: {what}; logger - Fluvius: "
-                   f"{_diffs(values)}")
+        what = (f"{differing} of {compared} quarter-hours differ by more than 1 Wh" if differing
+                else f"{compared} quarter-hours compared, none differs by more than 1 Wh")
+        out.append(f"Fluvius check {_label(r.time, kind)}: {what}")
+        if any(values.get(f"{g}_diff_kwh") for g in NAMES):
+            out.append(f"  logger - Fluvius: {_diffs(values)}")
     differing = [r for r in quarters if r.values[FIELDS.index("differing_quarters")]]
     for r in differing[:SHOWN_QUARTERS]:
         values = dict(zip(FIELDS, r.values, strict=True))
