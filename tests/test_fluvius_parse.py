@@ -131,9 +131,8 @@ def test_gas_hours_on_both_dst_days_in_m3_and_kwh_become_one_point_per_hour():
                       utc(2023, 10, 29, 0): 120, utc(2023, 10, 29, 1): 130,
                       utc(2023, 10, 29, 2): 140}
     maker = PointMaker("home")
-    assert [maker.add(r) for r in readings] == [None] * 10
-    points = maker.finish()
-    assert len(points) == 5
+    points = [p for p in (maker.add(r) for r in readings) if p is not None]  # each hour's pair
+    assert len(points) == 5 and maker.finish() == []
     second_pass = points[3]
     assert second_pass.time_s == utc(2023, 10, 29, 1)
     assert second_pass.tag_dict == {"installation": "home", "ean": "541448860022334455",
@@ -146,6 +145,19 @@ def test_gas_hours_on_both_dst_days_in_m3_and_kwh_become_one_point_per_hour():
     # 00:00 CET, 01:00 CET (written 01:00 -> 03:00), 03:00 CEST.
     assert hours == {utc(2024, 3, 30, 23): 2200, utc(2024, 3, 31, 0): 2310,
                      utc(2024, 3, 31, 1): 2420}
+
+
+def test_gas_lines_in_any_order_still_make_one_point_per_hour():
+    _, readings = parse(GAS_NL)
+    maker = PointMaker("home")
+    by_unit = sorted(readings, key=lambda r: r.unit)  # every kWh line first, then every m³
+    assert [p for p in (maker.add(r) for r in by_unit[:5]) if p] == []
+    points = [p for p in (maker.add(r) for r in by_unit[5:]) if p] + maker.finish()
+    assert len(points) == 5 and {len(p.fields) for p in points} == {4}
+    maker = PointMaker("home")
+    only_m3 = [p for p in (maker.add(r) for r in by_unit[5:]) if p] + maker.finish()
+    assert len(only_m3) == 5
+    assert only_m3[0].field_dict == {"volume_m3": 0.1, "volume_status": schema.VALIDATED}
 
 
 def test_electricity_points_carry_the_status_as_a_field_and_missing_values_write_none():

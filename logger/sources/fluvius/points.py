@@ -3,8 +3,9 @@
 An electricity line is one point: its register's energy and status. A gas hour has two lines,
 one in m³ and one in kWh, for the same identity (installation, ean, register `gas`, start): they
 must become one point, since two points of one identity would overwrite each other's fields in
-the outbox. A file's gas lines are therefore collected (an hourly year is 8,760 hours) and become
-points when the file ends, whatever order its lines are in.
+the outbox. A gas hour becomes a point once both its lines were read (they are next to each
+other in Fluvius's files); an hour still waiting for its other line when the file ends (a file
+of m³ only, or one sorted by unit) becomes a point then, whatever order the lines were in.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def _fields(value: int | None, status: int, value_name: str, status_name: str
 
 
 class PointMaker:
-    """Points of one file's readings: electricity at once, gas when `finish` is called."""
+    """Points of one file's readings: electricity at once, a gas hour once it has both lines,
+    the rest when `finish` is called."""
 
     def __init__(self, installation: str) -> None:
         self.installation = installation
@@ -37,8 +39,12 @@ class PointMaker:
                 names = (schema.VOLUME_M3, schema.VOLUME_STATUS)
             else:
                 names = (schema.ENERGY_KWH, schema.ENERGY_STATUS)
-            self._gas.setdefault((reading.ean, reading.start), {}).update(
-                _fields(reading.value, reading.status, *names))
+            key = (reading.ean, reading.start)
+            fields = self._gas.setdefault(key, {})
+            fields.update(_fields(reading.value, reading.status, *names))
+            if schema.VOLUME_STATUS in fields and schema.ENERGY_STATUS in fields:
+                del self._gas[key]  # both lines of the hour: done
+                return Point.make(schema.MEASUREMENT, self._tags(reading), fields, reading.start)
             return None
         fields = _fields(reading.value, reading.status, schema.ENERGY_KWH, schema.ENERGY_STATUS)
         return Point.make(schema.MEASUREMENT, self._tags(reading), fields, reading.start)

@@ -41,6 +41,8 @@ class Tally:
         self._values: dict[tuple[str, str], dict[int, array]] = {}
         self._status: dict[tuple[str, str], dict[int, bytearray]] = {}
         self.kinds: dict[tuple[str, str], str] = {}
+        self._first: int | None = None
+        self._last_end: int | None = None
 
     def add(self, reading: Reading) -> None:
         key = (reading.register, reading.unit)
@@ -53,10 +55,10 @@ class Tally:
             self.kinds[key] = reading.kind
         values[day][slot] = NONE if reading.value is None else reading.value
         self._status[key][day][slot] = reading.status
-
-    def _times(self, key: tuple[str, str]) -> list[int]:
-        return [day * 86400 + slot * 900 for day, slots in self._status[key].items()
-                for slot, status in enumerate(slots) if status != ABSENT]
+        if self._first is None or reading.start < self._first:
+            self._first = reading.start
+        if self._last_end is None or reading.end > self._last_end:
+            self._last_end = reading.end
 
     def totals(self) -> list[Totals]:
         out = []
@@ -77,22 +79,20 @@ class Tally:
 
     def span(self) -> tuple[int, int] | None:
         """[first start, last end) over everything (UTC seconds)."""
-        starts = [t for key in self._status for t in self._times(key)]
-        if not starts:
+        if self._first is None or self._last_end is None:
             return None
-        last_key_is_gas = {k for k, kind in self.kinds.items() if kind != ELECTRICITY}
-        ends = [t + (3600 if key in last_key_is_gas else 900)
-                for key in self._status for t in self._times(key)]
-        return min(starts), max(ends)
+        return self._first, self._last_end
 
     def electricity_days(self) -> dict[date, tuple[int, int]]:
         """Belgian day -> (quarter-hours present, quarter-hours the day has): 96, and 92 / 100
         on the DST days. Present = any electricity register has a reading."""
-        quarters: set[int] = set()
-        for key, kind in self.kinds.items():
-            if kind == ELECTRICITY:
-                quarters.update(self._times(key))
-        counts: Counter[date] = Counter(brussels_day(t) for t in quarters)
+        keys = [key for key, kind in self.kinds.items() if kind == ELECTRICITY]
+        counts: Counter[date] = Counter()
+        for day in sorted({d for key in keys for d in self._status[key]}):
+            present = [self._status[key].get(day) for key in keys]
+            for slot in range(SLOTS):
+                if any(p is not None and p[slot] != ABSENT for p in present):
+                    counts[brussels_day(day * 86400 + slot * 900)] += 1
         out = {}
         for day, count in sorted(counts.items()):
             start, end = day_bounds(day)
