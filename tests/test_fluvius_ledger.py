@@ -13,6 +13,7 @@ ledger`, as a user runs them, and the ledger is judged against the model.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -61,7 +62,6 @@ class World:
     planted: tuple[int, str]  # (quarter start, register) with 5 Wh more in the export
     config: Path
     import_rc: int
-    import_out: str
     ledger_rc: int
     server: InfluxServer
     db: str
@@ -122,7 +122,7 @@ def world(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory) -> Wo
     import_rc = main(["import-fluvius", "-c", str(config), str(electricity), str(gas)])
     ledger_rc = main(["ledger", "-c", str(config), "--since", days[0].isoformat(),
                       "--until", days[2].isoformat()])
-    yield World(history, days, bounds, logger_from, planted, config, import_rc, "", ledger_rc,
+    yield World(history, days, bounds, logger_from, planted, config, import_rc, ledger_rc,
                 influxd, db)
     influxd.drop_database(db)
 
@@ -310,3 +310,23 @@ def test_a_file_of_another_meter_is_refused_unless_named(influxd, influx_db, tmp
     answer = influxd.query(f'SELECT "energy_kwh" FROM "{influx_db}"."ledger"."ledger_fluvius"',
                            db=influx_db)
     assert answer["results"][0]["series"][0]["values"] == [[start, 0.1]]
+
+
+def test_a_build_without_since_starts_at_the_oldest_imported_quarter(world):
+    """`jullix-logger ledger` without `--since` starts where history starts: here Fluvius's
+    first quarter, six hours before the logger's first reading."""
+    from logger.app.ledger_job import first_reading, make_reads
+    from logger.config import load_settings
+    from logger.sink.influxql import InfluxQL
+
+    settings = load_settings(world.config)
+
+    async def oldest() -> int | None:
+        ql = InfluxQL(settings.influx)
+        try:
+            return await first_reading(make_reads(settings, ql), settings,
+                                       int(datetime.now(UTC).timestamp()))
+        finally:
+            await ql.close()
+
+    assert asyncio.run(oldest()) == world.bounds[0] < world.logger_from

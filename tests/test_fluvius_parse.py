@@ -26,6 +26,8 @@ STATUSES_NL = DATA / ("Verbruikshistoriek_elektriciteit_541448820044512345_20240
 GAS_NL = DATA / "Verbruikshistoriek_gas_541448860022334455_20231029_20231029_uurtotalen.csv"
 GAS_EN = DATA / "Consumption_history_gas_541448860022334455_20240331_20240331_hourly totals.csv"
 EAN = "541448820044512345"
+ENGLISH_HEADER = ("From (date);From (time);Until (date);Until (time);EAN code;Meter;Meter type;"
+                  "Register;Volume;Unit;Validation status;Description")
 
 
 def utc(*args: int) -> int:
@@ -90,6 +92,18 @@ def test_the_spring_change_in_english_has_92_quarter_hours_and_a_truncated_last_
     assert statuses[0] == schema.NO_CONSUMPTION and statuses[50] == schema.ESTIMATED
     assert statuses[1:50] == [schema.READ] * 49 and statuses[51:60] == [schema.READ] * 9
     assert statuses[60:] == [schema.VALIDATED] * 32
+
+
+def test_the_quarter_before_the_spring_change_may_also_end_at_the_skipped_0200():
+    line = (f'31/03/2024;01:45:00;31/03/2024;02:00:00;="{EAN}";M;Digital meter;Offtake Night;'
+            "0,207;kWh;Read;")
+    [reading] = ExportParser().readings([f"{ENGLISH_HEADER}\r\n{line}".encode()])
+    assert (reading.start, reading.end) == (utc(2024, 3, 31, 0, 45), utc(2024, 3, 31, 1))
+    parser = ExportParser()
+    skipped = line.replace("01:45:00;31/03/2024;02:00:00", "02:15:00;31/03/2024;02:30:00")
+    assert list(parser.readings([f"{ENGLISH_HEADER}\r\n{skipped}".encode()])) == []
+    [reason] = parser.facts.refused.counts
+    assert "does not exist" in reason
 
 
 def test_every_status_is_mapped_and_every_bad_line_is_refused_with_its_number():
@@ -188,10 +202,6 @@ def test_overlapping_files_are_counted_once_as_influxdb_will_hold_them():
     day = datetime(2021, 10, 31).date()
     assert tally.electricity_days() == {day: (100, 100)}
     assert tally.span() == (utc(2021, 10, 30, 22), utc(2021, 10, 31, 23))
-
-
-ENGLISH_HEADER = ("From (date);From (time);Until (date);Until (time);EAN code;Meter;Meter type;"
-                  "Register;Volume;Unit;Validation status;Description")
 
 
 @pytest.mark.parametrize("header", [

@@ -83,6 +83,21 @@ def test_each_quarter_takes_the_logger_when_it_has_its_own_value_else_fluvius():
     assert merged.compared == []  # the running day: compared once it is complete
 
 
+def test_a_day_the_logger_has_whole_but_with_a_gap_sums_its_quarters_fluvius_filled():
+    start, end = day_bounds(ORDINARY)
+    quarters = [logger_quarter(t, 40) for t in range(start, end, 900)]
+    quarters[10] = logger_quarter(start + 9000, 40, coverage=40.0, estimated=True)
+    day = PeriodRow(DAY, start, end, {"import_t1": 40 * 96, "import_t2": 0, "export_t1": 0,
+                                      "export_t2": 0, "water": 12})
+    day.peak_w = 160.0
+    span = FluviusSpan({start + 9000: fq(300, 2, night=False)})  # the gap's quarter: 300 Wh
+    [merged] = merge(quarters, [], [day], span, start, end, start).days
+    assert merged.energy["import_t1"] == 40 * 95 + 300 and merged.energy["export_t1"] == 2
+    assert merged.energy["water"] == 12  # the logger's own
+    assert merged.fluvius_pct == round(100 / 96, 3)
+    assert (merged.peak_w, merged.peak_start) == (1200.0, start + 9000)
+
+
 def test_a_quarter_fluvius_lacks_or_marks_missing_keeps_the_loggers_interpolation():
     start, end = day_bounds(ORDINARY)
     gap = logger_quarter(start, 52, coverage=0.0, estimated=True)
@@ -124,14 +139,15 @@ def test_gas_hours_from_fluvius_only_where_the_logger_has_no_reading_of_its_own(
     quarters = [logger_quarter(t, 10) for t in range(start, end, 900)]
     hours = [PeriodRow(HOUR, h, h + 3600, {"import_t1": 40, "gas": 100})
              for h in range(start, end, 3600)]
+    del hours[5].energy["gas"]  # no gas reading of the logger's own in that hour
     gas_gap = (start + 3600 + 60, start + 2 * 3600 + 30)  # M-Bus readings missing in hour 1..2
     span = FluviusSpan(gas={h: FluviusHour(litres=80, wh=900) for h in range(start, end, 3600)})
     merged = merge(quarters, hours, [PeriodRow(DAY, start, end, {"import_t1": 960, "gas": 2400})],
                    span, start, end, start, gas_gaps=[gas_gap])
-    assert [h.energy["gas"] for h in merged.hours[:4]] == [100, 80, 80, 100]
+    assert [h.energy["gas"] for h in merged.hours[:7]] == [100, 80, 80, 100, 100, 80, 100]
     assert all(h.energy["gas_kwh"] == 900 for h in merged.hours)
     day = merged.days[0]
-    assert day.energy["gas"] == 100 * 22 + 80 * 2 and day.energy["gas_kwh"] == 900 * 24
+    assert day.energy["gas"] == 100 * 21 + 80 * 3 and day.energy["gas_kwh"] == 900 * 24
 
 
 def test_rows_of_two_connections_use_the_one_with_more_quarters():

@@ -27,8 +27,6 @@ from logger.ledger.reconcile import (
 from logger.sink.ledger_reads import LedgerReads
 
 READ_FIELDS = (schema.ENERGY_KWH, schema.ENERGY_STATUS, schema.VOLUME_M3, schema.VOLUME_STATUS)
-NAMES = {"import_t1": "import day", "import_t2": "import night", "export_t1": "export day",
-         "export_t2": "export night"}
 
 Note = Callable[[str, str], None]
 
@@ -49,7 +47,7 @@ async def read_fluvius(reads: LedgerReads, settings: Settings, start: int, end: 
 
 def describe(rec: Reconciliation) -> str:
     """`import day -5 Wh, export night +2 Wh` (only the registers that differ)."""
-    parts = [f"{NAMES[g]} {wh:+d} Wh" for g, wh in rec.diffs.items() if wh]
+    parts = [f"{schema.REGISTER_NAMES[g]} {wh:+d} Wh" for g, wh in rec.diffs.items() if wh]
     return ", ".join(parts) or "no difference"
 
 

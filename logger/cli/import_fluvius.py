@@ -18,13 +18,12 @@ from typing import Any
 from logger.cli.common import EXIT_FAILED, EXIT_OK, settings_from
 from logger.cli.logs import setup_logging
 from logger.core.belgian_time import BRUSSELS
+from logger.core.fluvius_schema import REGISTER_NAMES
 from logger.core.logs import get_logger
 
 log = get_logger(__name__)
 
 EXIT_INTERRUPTED = 130
-NAMES = {"import_t1": "import day", "import_t2": "import night", "export_t1": "export day",
-         "export_t2": "export night", "gas": "gas"}
 UNITS = {"kwh": "kWh", "m3": "m³"}
 SHOWN_DAYS = 8
 
@@ -151,11 +150,12 @@ def summary(result: Any) -> list[str]:
     else:
         out.append(f"imported {_local(span[0])} .. {_local(span[1])} (Belgian time)")
         out += _day_lines(result.tally)
-        order = list(NAMES)
+        order = list(REGISTER_NAMES)
         for t in sorted(result.tally.totals(), key=lambda t: (order.index(t.register), t.unit)):
             what = "hours" if t.register == "gas" else "quarter-hours"
             statuses = ", ".join(f"{name} {n}" for name, n in t.statuses.most_common())
-            out.append(f"  {NAMES[t.register]:<13}{t.units / 1000:>12.3f} {UNITS[t.unit]:<4}"
+            name = REGISTER_NAMES[t.register]
+            out.append(f"  {name:<13}{t.units / 1000:>12.3f} {UNITS[t.unit]:<4}"
                        f"{t.intervals:>7} {what} ({statuses})")
     if result.meters is not None:
         out.append(f"meter check: {', '.join(sorted(result.meters))} ({result.meters_from})")

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from logger.core import fluvius_schema as schema
 from logger.core.belgian_time import BRUSSELS
+from logger.core.fluvius_schema import REGISTER_NAMES
 from logger.ledger.periods import DAY, HOUR, MONTH, QUARTER
 
 SHOWN_QUARTERS = 12
-NAMES = {"import_t1": "import day", "import_t2": "import night", "export_t1": "export day",
-         "export_t2": "export night"}
 
 
 async def fetch(settings: Any, start: int, end: int, period: str, total: str
@@ -47,7 +47,7 @@ def _label(t: int, kind: str) -> str:
 
 def _diffs(values: dict[str, Any]) -> str:
     parts = [f"{name} {round(values[f'{g}_diff_kwh'] * 1000):+d} Wh"
-             for g, name in NAMES.items() if values.get(f"{g}_diff_kwh")]
+             for g, name in REGISTER_NAMES.items() if values.get(f"{g}_diff_kwh")]
     return ", ".join(parts) or "0 Wh on every register"
 
 
@@ -68,7 +68,7 @@ def lines(period: str, sources: list[Any], recs: list[tuple[str, Any]], quarters
         what = (f"{differing} of {compared} quarter-hours differ by more than 1 Wh" if differing
                 else f"{compared} quarter-hours compared, none differs by more than 1 Wh")
         out.append(f"Fluvius check {_label(r.time, kind)}: {what}")
-        if any(values.get(f"{g}_diff_kwh") for g in NAMES):
+        if any(values.get(f"{g}_diff_kwh") for g in schema.ELECTRICITY):
             out.append(f"  logger - Fluvius: {_diffs(values)}")
     differing = [r for r in quarters if r.values[FIELDS.index("differing_quarters")]]
     for r in differing[:SHOWN_QUARTERS]:

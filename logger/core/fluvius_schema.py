@@ -21,6 +21,9 @@ IMPORT_T1, IMPORT_T2, EXPORT_T1, EXPORT_T2 = "import_t1", "import_t2", "export_t
 ELECTRICITY = (IMPORT_T1, IMPORT_T2, EXPORT_T1, EXPORT_T2)
 GAS = "gas"
 
+REGISTER_NAMES = {IMPORT_T1: "import day", IMPORT_T2: "import night", EXPORT_T1: "export day",
+                  EXPORT_T2: "export night", GAS: "gas"}  # as people say them (report, status)
+
 ENERGY_KWH = "energy_kwh"  # electricity: the register's energy in the interval; gas: its kWh
 ENERGY_STATUS = "energy_status"  # the validation status of that value (a code below)
 VOLUME_M3 = "volume_m3"  # gas: m³ in the hour
