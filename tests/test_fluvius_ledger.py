@@ -257,8 +257,12 @@ def test_report_and_status_show_the_source_and_the_difference(world, capsys):
     assert f"WARNING       Fluvius {month}: the ledger differs" in out, out
     code, out = run_cli(capsys, "report", "-c", str(world.config), "--month",
                         world.days[1].strftime("%Y-%m"))
-    assert "From Fluvius (no logger readings of their own): " in out, out
+    assert f"From Fluvius (no logger readings of their own): {world.days[1]} (100 %)" in out, out
     assert "none differs by more than 1 Wh" in out, out
+    code, out = run_cli(capsys, "report", "-c", str(world.config), "--day",
+                        world.days[0].isoformat())
+    assert "From Fluvius (no logger readings of their own): 00:00-06:00 (100 %)" in out, out
+    assert f"Fluvius check {world.days[0]}: 1 of" in out and local in out, out
 
 
 def test_a_second_import_overwrites_the_same_points(world, capsys):
