@@ -67,6 +67,7 @@ class ImportResult:
     delivered: int = 0
     left: int = 0
     stopped: str = ""  # why the import stopped before its end ("" when it did not)
+    influx: bool = True  # [influx] url is set (else the outbox is the store)
 
     @property
     def ok(self) -> bool:
@@ -101,7 +102,7 @@ class FluviusImport:
     def __init__(self, settings: Settings, dry_run: bool, progress: Progress | None = None
                  ) -> None:
         self.settings = settings
-        self.result = ImportResult(dry_run)
+        self.result = ImportResult(dry_run, influx=settings.influx.configured)
         self.progress = progress
         self.outbox: Outbox | None = None
         self.delivery: Delivery | None = None

@@ -133,7 +133,8 @@ def _day_lines(tally: Any) -> list[str]:
     changes = [f"{d} has {have}" for d, (have, full) in days.items() if full != 96 and have == full]
     short = [f"{d} ({have} of {full})" for d, (have, full) in days.items() if have != full]
     out = [f"  electricity: {sum(h for h, _ in days.values())} quarter-hours on {len(days)} "
-           f"days" + (f" (DST: {', '.join(changes)})" if changes else "")]
+           f"day{'s' if len(days) != 1 else ''}" + (f" (DST: {', '.join(changes)})"
+                                                   if changes else "")]
     if short:
         more = f", and {len(short) - SHOWN_DAYS} more" if len(short) > SHOWN_DAYS else ""
         out.append(f"  incomplete days (quarter-hours the file lacks): "
@@ -165,11 +166,14 @@ def summary(result: Any) -> list[str]:
         out.append(f"STOPPED: {result.stopped}")
     if result.dry_run:
         out.append(f"{result.points} points (dry run: nothing written)")
+    elif not result.influx:
+        out.append(f"{result.points} points kept in the outbox, the embedded store ([influx] "
+                   "url is empty; `jullix-logger export` prints them)")
     else:
         out.append(f"{result.points} points; delivered to InfluxDB: {result.delivered}; waiting "
                    f"in the outbox: {result.left}"
                    + (" (the service delivers them)" if result.left else ""))
-    if span is not None and not result.dry_run:
+    if span is not None and not result.dry_run and result.influx:
         first = datetime.fromtimestamp(span[0], BRUSSELS).date()
         last = datetime.fromtimestamp(span[1] - 1, BRUSSELS).date()
         until = min(last, datetime.now(BRUSSELS).date() - timedelta(days=1))
