@@ -309,6 +309,10 @@ def test_a_file_of_another_meter_is_refused_unless_named(influxd, influx_db, tmp
     assert "--meter 1SAG9999999999" in out
     assert stored() == 0
     code, out = run_cli(capsys, "import-fluvius", "-c", str(config), "--meter",
+                        "1SAG9999999999", "--dry-run", str(path))
+    assert code == 0 and "1 points (dry run: nothing written)" in out, out
+    assert stored() == 0
+    code, out = run_cli(capsys, "import-fluvius", "-c", str(config), "--meter",
                         "1SAG9999999999", str(path))
     assert code == 0, out
     answer = influxd.query(f'SELECT "energy_kwh" FROM "{influx_db}"."ledger"."ledger_fluvius"',

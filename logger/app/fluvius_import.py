@@ -136,7 +136,9 @@ class FluviusImport:
             if self.delivery is not None:
                 await self.delivery.writer.close()
             if self.outbox is not None:
-                self.outbox.close()  # commits what is pending: a Ctrl-C keeps what was read
+                if self._batch:  # a Ctrl-C (or an error) in the middle: keep what was read
+                    self.outbox.put(self._batch, source=SOURCE)
+                self.outbox.close()  # commits what is pending
         return result
 
     async def _file(self, path: Path) -> FileResult:
