@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import fluvius_export
 import pytest
 import yaml
 from harness import ROOT, Process, SimulatorProcess, http_get, wait_until, write_config
@@ -38,6 +39,7 @@ from ledger_data import simulate
 
 from logger.outbox import Outbox
 from logger.testbed.influxd import InfluxServer, free_port
+from logger.testbed.simulator.model import InstallationFeatures
 
 DASHBOARDS = ROOT / "grafana" / "dashboards"
 PROVISIONING = ROOT / "grafana" / "provisioning"
@@ -159,15 +161,24 @@ def history_days(now: float) -> tuple[date, date]:
     return first - timedelta(days=1), first
 
 
-def load_history(influxd: InfluxServer, db: str, days: tuple[date, date]) -> None:
+def load_history(influxd: InfluxServer, db: str, days: tuple[date, date], tmp: Path
+                 ) -> list[Path]:
     """The simulated raw history of `days` (and 5 minutes on either side, so every boundary has
-    readings around it), written as the logger writes it."""
-    start = datetime.fromtimestamp(local_midnight(days[0]) - 300, BRUSSELS)
-    end = datetime.fromtimestamp(local_midnight(days[1] + timedelta(days=1)) + 300, BRUSSELS)
-    lines = simulate(start, end, step=HISTORY_STEP, seed=12, installation=INSTALLATION).lines
+    readings around it), written as the logger writes it; returns the Mijn Fluvius export of
+    the same days (electricity, gas) that `import-fluvius` then loads."""
+    first, end_t = local_midnight(days[0]), local_midnight(days[1] + timedelta(days=1))
+    start = datetime.fromtimestamp(first - 300, BRUSSELS)
+    end = datetime.fromtimestamp(end_t + 300, BRUSSELS)
+    history = simulate(start, end, step=HISTORY_STEP, seed=12, installation=INSTALLATION)
+    lines = history.lines
     influxd.create_database(db)
     for i in range(0, len(lines), 5000):
         influxd.write(db, "\n".join(lines[i:i + 5000]))
+    meter = InstallationFeatures(charger=True).meter_id  # ledger_data.simulate's meter
+    return [fluvius_export.write(tmp / "kwartiertotalen.csv", fluvius_export.electricity_lines(
+                history, range(first, end_t, 900), meter)),
+            fluvius_export.write(tmp / "uurtotalen.csv", fluvius_export.gas_lines(
+                history, range(first, end_t, 3600), "7FLO0000000012"))]
 
 
 def cli(*args: str) -> str:
@@ -215,7 +226,8 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
         "ledger": {"enabled": False},
     }, installation=INSTALLATION)
     days = history_days(time.time())
-    load_history(influxd, db, days)
+    exports = load_history(influxd, db, days, tmp)
+    cli("import-fluvius", "-c", str(config), *map(str, exports))  # ledger_fluvius, compared
     ledger_output = cli("ledger", "-c", str(config), "--since", days[0].isoformat(),
                         "--until", days[1].isoformat())
     logger = Process(["run", "-c", str(config)], tmp / "logger.log")
@@ -298,9 +310,8 @@ def test_every_dashboard_has_its_variables_and_raw_influxql_on_the_chosen_dataso
                 query = target["query"]
                 assert "_jullix_migrations" in query or "/^$installation$/" in query, where
                 assert "$timeFilter" in query or "_jullix_migrations" in query, where
-                if re.search(r'"ledger_(energy|device|peak)"', query):  # in its own policy
-                    assert re.search(r'FROM "\$ledger_rp"\."ledger_(energy|device|peak)"',
-                                     query), where
+                if re.search(r'"ledger_[a-z]+"', query):  # in its own policy
+                    assert re.search(r'FROM "\$ledger_rp"\."ledger_[a-z]+"', query), where
                     assert variables["ledger_rp"]["current"]["value"] == "ledger", name
 
 

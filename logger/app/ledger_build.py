@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from logger.app.ledger_fluvius import Reconciler, read_fluvius
 from logger.app.ledger_inputs import read_span
 from logger.config import Settings
 from logger.core.belgian_time import brussels_day, day_bounds
@@ -22,6 +23,7 @@ from logger.core.point import Point
 from logger.core.problems import Problems
 from logger.ledger.counters import Break
 from logger.ledger.energy import PeriodRow, combine_month, compute_span, day_rows
+from logger.ledger.fluvius import merge
 from logger.ledger.periods import DAY, MONTH, local_label, month_bounds, month_start
 from logger.ledger.points import DEVICE, ENERGY, PEAK, day_from_fields, peak_point, row_points
 from logger.ledger.tariff import MonthPeak, month_peak
@@ -36,7 +38,7 @@ DAY_FIELDS = (
     "import_t1_kwh", "import_t2_kwh", "export_t1_kwh", "export_t2_kwh", "solar_kwh",
     "battery_charged_kwh", "battery_discharged_kwh", "car_kwh", "gas_m3", "water_m3",
     "peak_demand_w", "peak_start_s", "estimated", "coverage_pct", "readings", "resets",
-    "profile_points",
+    "profile_points", "gas_kwh", "fluvius_pct",
 )
 DEVICE_FIELDS = ("energy_kwh", "charged_kwh", "discharged_kwh", "estimated", "coverage_pct")
 
@@ -71,11 +73,13 @@ class LedgerBuilder:
         self._days: dict[int, PeriodRow] = {}  # this run's complete days, by start
         self._billed: dict[int, float] = {}  # this run's months: start -> billed W
         self._reported: set[tuple[int, int, str]] = set()
+        self.reconciler = Reconciler(settings, reads, problems, self.note)
 
     def clear(self) -> None:
         """Forget this run's days and months (the resets already reported stay reported)."""
         self._days.clear()
         self._billed.clear()
+        self.reconciler.clear()
 
     def _out(self, points: list[Point], report: BuildReport) -> None:
         if points:
@@ -92,15 +96,27 @@ class LedgerBuilder:
         start, end = day_bounds(day)
         first = start if since is None or not start < since < end else since
         inputs = await read_span(self.reads, self.settings.ledger, first, end, until)
-        if not inputs.channels:
+        fluvius = await read_fluvius(self.reads, self.settings, first, end)
+        if not inputs.channels and fluvius is None:
             return None
-        # CPU-bound: off the event loop, so the P1 reader and the polls keep their pace.
-        span = await asyncio.to_thread(compute_span, inputs.channels, first, end)
-        for channel, tr in span.tracks:
-            for br in tr.breaks:
-                self._reset(channel.group, br, report)
-        quarters, hours, days = day_rows(span, start, end, first if first != start else None)
+        quarters: list[PeriodRow] = []
+        hours: list[PeriodRow] = []
+        days: list[PeriodRow] = []
+        gas_gaps: list[tuple[int, int]] = []
+        if inputs.channels:
+            # CPU-bound: off the event loop, so the P1 reader and the polls keep their pace.
+            span = await asyncio.to_thread(compute_span, inputs.channels, first, end)
+            for channel, tr in span.tracks:
+                gas_gaps += tr.gaps if channel.group == "gas" else []
+                for br in tr.breaks:
+                    self._reset(channel.group, br, report)
+            quarters, hours, days = day_rows(span, start, end, first if first != start else None)
         points: list[Point] = []
+        if fluvius is not None:  # the grid operator's quarter-hours (logger/ledger/fluvius.py)
+            self.reconciler.several_eans(fluvius, start)
+            merged = merge(quarters, hours, days, fluvius, start, end, first, gas_gaps)
+            quarters, hours, days = merged.quarters, merged.hours, merged.days
+            points += await self.reconciler.day_points(start, end, merged.compared)
         for row in (*quarters, *hours, *days):
             report.newest_end = max(report.newest_end or row.end, row.end)
             row.profile_points = sum(n for q, n in inputs.cloud_points.items()
@@ -165,6 +181,7 @@ class LedgerBuilder:
         point = peak_point(peak, self.installation)
         if point is not None:
             points.append(point)
+        points += await self.reconciler.month_points(start, end)
         self._out(points, report)
         report.months += 1
         report.peaks.append(peak)

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from logger.app.delivery import Delivery, deliver_all, open_outbox
 from logger.app.ledger_build import BuildReport, LedgerBuilder
 from logger.config import Settings
+from logger.core import fluvius_schema
 from logger.core.belgian_time import brussels_day, day_bounds
 from logger.core.logs import get_logger
 from logger.core.point import Point
@@ -167,12 +168,17 @@ class BuildResult:
 
 
 async def first_reading(reads: LedgerReads, settings: Settings, until: int) -> int | None:
-    """The oldest electricity register reading (where a build for "all history" starts)."""
+    """The oldest electricity register reading, or imported Fluvius quarter-hour when that is
+    older (where a build for "all history" starts)."""
     found = []
     for spec in (GRID_P1, GRID_METER):
         rows = await reads.nearest(spec.measurement, [GRID_FIELD], 0, before=False,
                                    horizons=(until,))
         found += [r.time for r in rows]
+    if settings.fluvius.enabled:
+        oldest = await reads.ledger_first(fluvius_schema.MEASUREMENT, fluvius_schema.ENERGY_STATUS,
+                                          until)
+        found += [] if oldest is None else [oldest]
     return min(found, default=None)
 
 

@@ -70,6 +70,10 @@ COMMANDS = (
     Command("ledger", "ledger", "run",
             "build the energy ledger (quarter-hours to months, capacity tariff, KPIs) for "
             "existing history; the service keeps it current", "add_arguments"),
+    Command("import-fluvius", "import_fluvius", "run",
+            "import Mijn Fluvius exports (quarter-hours, gas hours) into InfluxDB through the "
+            "outbox; the ledger uses them where the logger has no readings and compares them "
+            "where it has", "add_arguments"),
     Command("report", "report", "run",
             "print energy per hour, day or month, the capacity-tariff peak and KPIs from the "
             "ledger", "add_arguments"),

@@ -105,12 +105,16 @@ def run(args: argparse.Namespace) -> int:
         print("the report reads the ledger from InfluxDB: [influx] url is empty",
               file=sys.stderr)
         return EXIT_FAILED
+    from logger.cli import report_fluvius
+
     try:
         ledger = asyncio.run(fetch(settings, view.start, view.end, view.period, view.total,
                                    view.ends()))
         if not ledger.rows:
             print(asyncio.run(explain_empty(settings, view.title)), file=sys.stderr)
             return EXIT_FAILED
+        fluvius = asyncio.run(report_fluvius.fetch(settings, view.start, view.end, view.period,
+                                                   view.total))
     except QueryError as exc:
         print(f"report failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -121,7 +125,11 @@ def run(args: argparse.Namespace) -> int:
                            view.end, ledger), sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
-    return render(Console(), view, ledger)
+    console = Console()
+    code = render(console, view, ledger)
+    for line in report_fluvius.lines(view.period, *fluvius):  # Fluvius's quarter-hours, if any
+        console.print(line, highlight=False)
+    return code
 
 
 def render(console: Any, view: Window, ledger: Ledger) -> int:

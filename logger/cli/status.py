@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from logger.app.alerts import active_warnings
+from logger.app.fluvius_notes import fluvius_warnings
 from logger.cli import status_parts as part
 from logger.cli.common import command_prefix, config_line, config_notes, settings_from
 from logger.config import Settings
@@ -99,6 +100,8 @@ def print_status(settings: Settings, out: TextIO) -> int:
     meta = stats.meta
     part.print_service(meta, out, locked_by=holder(path))
     for text in active_warnings(meta).values():  # warnings that matter (logger/app/alerts.py)
+        part.line(out, "WARNING", text)
+    for text in fluvius_warnings(meta):  # months the ledger and Fluvius disagree on
         part.line(out, "WARNING", text)
     part.line(out, "outbox", str(path))
     part.line(out, "depth", f"{plural(stats.depth, 'point')} waiting "

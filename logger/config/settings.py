@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from logger.config.credentials import CredentialsSource
 from logger.config.cross_checks import check_ledger_place, settle_ledger_gap
 from logger.config.fields import Bool
+from logger.config.fluvius import FluviusSettings
 from logger.config.paths import default_state_dir
 from logger.core.durations import normalise_retention
 from logger.core.point import tag_problem
@@ -248,6 +249,7 @@ class Settings(BaseSettings):
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    fluvius: FluviusSettings = Field(default_factory=FluviusSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)

@@ -54,6 +54,7 @@ class PeriodRow:
     peak_w: float | None = None
     peak_start: int | None = None
     days: int = 0
+    fluvius_pct: float = 0.0  # share of the period's quarters taken from Fluvius (ledger.fluvius)
 
     @property
     def demand_w(self) -> float:
@@ -162,7 +163,7 @@ def day_rows(span: SpanResult, day_start: int, day_end: int, since: int | None =
 def combine_month(days: Sequence[PeriodRow], start: int, end: int) -> PeriodRow:
     """A month from its days: sums, the highest quarter, and estimated when any day is."""
     row = PeriodRow(MONTH, start, end)
-    covered = 0.0
+    covered = from_fluvius = 0.0
     for day in days:
         for group, units in day.energy.items():
             row.energy[group] = row.energy.get(group, 0) + units
@@ -181,9 +182,11 @@ def combine_month(days: Sequence[PeriodRow], start: int, end: int) -> PeriodRow:
         row.resets += day.resets
         row.profile_points += day.profile_points
         covered += day.coverage_pct * (day.end - day.start)
+        from_fluvius += day.fluvius_pct * (day.end - day.start)
         if day.peak_w is not None and (row.peak_w is None or day.peak_w > row.peak_w):
             row.peak_w, row.peak_start = day.peak_w, day.peak_start
     row.days = len(days)
     length = sum(day.end - day.start for day in days)  # a running month: the days so far
     row.coverage_pct = round(covered / length, 3) if length else 0.0
+    row.fluvius_pct = round(from_fluvius / length, 3) if length else 0.0
     return row

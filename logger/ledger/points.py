@@ -30,6 +30,7 @@ _ENERGY_FIELDS = {
     "battery_discharged": "battery_discharged_kwh",
     "car": "car_kwh",
     "gas": "gas_m3",
+    "gas_kwh": "gas_kwh",  # from Fluvius only (its gas export in kWh): Wh -> kWh
     "water": "water_m3",
 }
 _DEVICE_FIELDS = {
@@ -81,6 +82,7 @@ def energy_fields(row: PeriodRow) -> dict[str, float | None]:
     fields["readings"] = row.readings
     fields["resets"] = row.resets
     fields["profile_points"] = row.profile_points
+    fields["fluvius_pct"] = row.fluvius_pct
     return fields
 
 
@@ -140,6 +142,7 @@ def day_from_fields(
     row.readings = int(fields.get("readings") or 0)
     row.resets = int(fields.get("resets") or 0)
     row.profile_points = int(fields.get("profile_points") or 0)
+    row.fluvius_pct = float(fields.get("fluvius_pct") or 0.0)
     peak = fields.get("peak_demand_w")
     row.peak_w = None if peak is None else float(peak)
     peak_start = fields.get("peak_start_s")

@@ -137,3 +137,14 @@ LEDGER_LAST_RESET = "ledger.last_reset"  # the newest counter reset / meter swap
 LEDGER_PEAK_MISMATCH = "ledger.peak_mismatch"  # the newest month whose peak disagrees
 LEDGER_COUNTER_RESET = "ledger_counter_reset"  # counter: resets and meter swaps (a problem kind)
 LEDGER_PEAK_MISMATCHES = "ledger_peak_mismatch"  # counter: months disagreeing with the meter
+
+# -- Mijn Fluvius imports (logger/app/ledger_fluvius.py, fluvius_notes.py) -----------------------
+
+FLUVIUS_MISMATCH_PREFIX = "ledger.fluvius_mismatch."  # + YYYY-MM: the month's warning text,
+# "" once a recomputation agrees with Fluvius's quarter-hours
+FLUVIUS_MISMATCH = "ledger_fluvius_mismatch"  # counter: months beyond [fluvius] warn_wh, per build
+FLUVIUS_SEVERAL_EANS = "ledger_fluvius_several_ean"  # counter: days with two connections' data
+
+
+def fluvius_mismatch(month: str) -> str:
+    return FLUVIUS_MISMATCH_PREFIX + month

@@ -141,15 +141,28 @@ class LedgerReads:
     def _ledger(self, measurement: str) -> str:
         return f"{self.ledger_from}.{quote_ident(measurement)}"
 
+    async def _select_ledger(self, statement: str) -> list[dict[str, Any]]:
+        """A query of the ledger's own policy; no answer when it does not exist yet (a dry run
+        before the migrations)."""
+        try:
+            return await self._select(statement)
+        except QueryError as exc:
+            if "retention policy not found" in str(exc) or "database not found" in str(exc):
+                return []
+            raise
+
+    async def ledger_first(self, measurement: str, field: str, until: int) -> int | None:
+        """The time of the oldest point of one of the ledger's own measurements before `until`
+        (e.g. imported history that is older than every raw reading)."""
+        series = await self._select_ledger(
+            f"SELECT FIRST({quote_ident(field)}) FROM {self._ledger(measurement)} "
+            f"WHERE {self._where(0, until)}")
+        return min((int(v[0]) for s in series for v in s.get("values") or []), default=None)
+
     async def ledger_rows(self, measurement: str, fields: Sequence[str], start: int, end: int,
                           tags: dict[str, str], group_by: Sequence[str] = ()) -> list[Row]:
         """The ledger's own points (small: days, months, peaks) in [start, end)."""
-        statement = (f"SELECT {self._select_fields(fields)} FROM {self._ledger(measurement)} "
-                     f"WHERE {self._where(start, end, tags)}{self._group(group_by)}")
-        try:
-            series = await self._select(statement)
-        except QueryError as exc:
-            if "retention policy not found" in str(exc) or "database not found" in str(exc):
-                return []  # no ledger yet (a dry run before the migrations)
-            raise
+        series = await self._select_ledger(
+            f"SELECT {self._select_fields(fields)} FROM {self._ledger(measurement)} "
+            f"WHERE {self._where(start, end, tags)}{self._group(group_by)}")
         return self._rows(series, group_by)
