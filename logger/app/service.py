@@ -31,6 +31,7 @@ from logger.app.delivery import Delivery, DrainReport, open_outbox
 from logger.app.health_points import health_point
 from logger.app.ledger_job import LedgerJob
 from logger.app.local_job import LocalJob
+from logger.app.mqtt_job import mqtt_output
 from logger.app.scheduler_jobs import SchedulerJobs
 from logger.app.systemd import Supervisor
 from logger.config import Settings
@@ -91,6 +92,7 @@ class Service:
         self.ledger: LedgerJob | None = None
         if settings.ledger.enabled and settings.influx.configured:
             self.ledger = LedgerJob(settings, self.outbox, self.problems)
+        self.mqtt = mqtt_output(settings, self)  # [mqtt] to Home Assistant (mqtt_job.py) or None
         self.scheduler: AsyncIOScheduler | None = None
         self._last_poll_start = -math.inf  # monotonic
         self.jobs: SchedulerJobs | None = None  # set with the scheduler
@@ -228,8 +230,7 @@ class Service:
     def describe_sink(self) -> None:
         """Say where points go. The InfluxDB migrations (`[influx] auto_migrate`, see
         logger/sink/gate.py) run in the first flush, not here, so an unreachable InfluxDB at
-        start-up never delays polling; nothing is written before they all succeeded.
-        """
+        start-up never delays polling; nothing is written before they all succeeded."""
         if not self.settings.influx.configured:
             log.info("no InfluxDB configured: points stay in the embedded outbox store at %s",
                      self.settings.outbox.path)
@@ -262,6 +263,8 @@ class Service:
             )
         if self.cloud is not None:
             self.cloud.schedule(scheduler)
+        if self.mqtt is not None:
+            self.mqtt.schedule(scheduler)
         if self.settings.health.enabled and self.delivery is not None:
             scheduler.add_job(
                 self.record_health, "interval", seconds=self.settings.health.interval,
@@ -376,6 +379,8 @@ class Service:
             await self.jobs.stop()  # the rest, commit included (scheduler_jobs.py)
         if self.p1 is not None:
             await self.p1.stop()
+        if self.mqtt is not None:  # after the sources: their last values go out too
+            await self.mqtt.stop()
         if self.delivery is not None:
             report = await self._final_drain()
             left = self.outbox.depth()

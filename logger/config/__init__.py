@@ -2,6 +2,7 @@
 and where files live (`paths`). Imports only `logger.core`."""
 
 from logger.config.loading import ConfigError, load_settings, redacted_dump
+from logger.config.mqtt import MqttSettings
 from logger.config.paths import default_state_dir, resolve_config_path
 from logger.config.settings import (
     BackfillSettings,
@@ -27,6 +28,7 @@ __all__ = [
     "LedgerSettings",
     "LocalSettings",
     "LogSettings",
+    "MqttSettings",
     "OutboxSettings",
     "P1Settings",
     "Settings",

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from logger.config.credentials import CredentialsSource
+from logger.config.mqtt import MqttSettings
 from logger.config.paths import default_state_dir
 from logger.core.durations import normalise_retention
 from logger.core.point import tag_problem
@@ -236,6 +237,7 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)  # logger/config/mqtt.py
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

@@ -1,0 +1,210 @@
+"""A private, throw-away MQTT broker: Debian's `mosquitto`, for the tests and the benchmarks.
+
+`MosquittoServer` writes a config into a temp dir (`listener PORT 127.0.0.1`, anonymous access
+or a password file, persistence off unless asked for, the log in the temp dir), starts the real
+binary on a free loopback port and waits until it listens. It never touches a system broker on
+:1883 (Debian's package starts one where systemd runs). `stop()` + `start()` keep the port, so a
+test can take the broker away and bring it back at the same address; with `persistence=True` the
+broker keeps its sessions and retained messages across that, as a real one configured so would.
+
+Only the standard library is used: the testbed imports nothing of the product.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .ports import free_port
+
+__all__ = ["MosquittoServer", "MosquittoServerError", "mosquitto_path"]
+
+
+class MosquittoServerError(RuntimeError):
+    """mosquitto could not be started or stopped."""
+
+
+def mosquitto_path() -> str | None:
+    """The broker binary: `$JULLIX_MOSQUITTO`, else `mosquitto` on PATH or in /usr/sbin."""
+    explicit = os.environ.get("JULLIX_MOSQUITTO")
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return "/usr/sbin/mosquitto" if os.access("/usr/sbin/mosquitto", os.X_OK) else None
+
+
+def _set_pdeathsig() -> None:  # in the child between fork and exec: die with the test process
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class MosquittoServer:
+    """A private mosquitto on 127.0.0.1 with its own temp dir.
+
+    >>> with MosquittoServer() as broker:
+    ...     broker.url   # 'mqtt://127.0.0.1:2xxxx'
+    """
+
+    def __init__(self, binary: str | None = None, *, users: dict[str, str] | None = None,
+                 persistence: bool = False, startup_timeout: float = 15.0) -> None:
+        found = binary or mosquitto_path()
+        if not found:
+            raise MosquittoServerError("no mosquitto binary (install Debian's mosquitto)")
+        self.binary = found
+        self.users = dict(users or {})
+        self.persistence = persistence
+        self.startup_timeout = startup_timeout
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="jullix-mosquitto-"))
+        self.config_path = self.tmpdir / "mosquitto.conf"
+        self.log_path = self.tmpdir / "mosquitto.log"
+        self.port: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+        self._closed = False
+        atexit.register(self._kill_at_exit)
+
+    def __enter__(self) -> MosquittoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise MosquittoServerError("broker was never started: no URL yet")
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self.is_running else None
+
+    def _config(self) -> str:
+        lines = [f"listener {self.port} 127.0.0.1", f"log_dest file {self.log_path}",
+                 "log_type error", "log_type warning", "log_type notice",
+                 "log_type information"]  # information: "running", and each connection
+        if self.users:
+            passwords = self.tmpdir / "passwords"
+            passwords.write_text("")
+            for user, password in self.users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password],
+                               check=True, capture_output=True, timeout=30)
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+        else:
+            lines.append("allow_anonymous true")
+        if self.persistence:
+            lines += ["persistence true", f"persistence_location {self.tmpdir}/",
+                      "autosave_interval 0"]
+        else:
+            lines.append("persistence false")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            lines.append("user root")  # as root it would switch to `mosquitto`: no temp dir
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> MosquittoServer:
+        """Start the broker (no-op if running); after `stop()` it comes back on the same port."""
+        if self._closed:
+            raise MosquittoServerError("broker is closed")
+        if self.is_running:
+            return self
+        keep_port = self.port is not None
+        for attempt in range(8 if keep_port else 5):
+            if not keep_port:
+                self.port = free_port()
+            self.config_path.write_text(self._config())
+            if self._try_start():
+                return self
+            time.sleep(0.25 * (attempt + 1) if keep_port else 0.05)
+        raise MosquittoServerError(f"mosquitto did not start on port {self.port}; log tail:\n"
+                                   f"{self.log_tail()}")
+
+    def _try_start(self) -> bool:
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                [self.binary, "-c", str(self.config_path)], stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None)
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._proc = None
+                return False  # the port was taken meanwhile, most likely: try again
+            if self._listening():
+                return True
+            time.sleep(0.05)
+        self.kill()
+        return False
+
+    def _listening(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1.0)
+            try:
+                sock.connect(("127.0.0.1", self.port or 0))
+            except OSError:
+                return False
+        try:  # ours, not the winner of a port race: this start's own log says it runs
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_offset)
+                return b" running" in log.read()
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """SIGTERM (a clean stop: with persistence the broker saves its state), then wait."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.stop()
+        finally:
+            self._closed = True
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            atexit.unregister(self._kill_at_exit)
+
+    def _kill_at_exit(self) -> None:
+        with contextlib.suppress(Exception):
+            self.kill()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
