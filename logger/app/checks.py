@@ -114,6 +114,18 @@ def check_outbox(settings: Settings) -> CheckResult:
     return CheckResult("outbox", True, f"{path}: {state}, {depth} points waiting")
 
 
+async def check_mqtt(settings: Settings) -> CheckResult:
+    """Connect, subscribe to a test topic, publish there and receive it back (the probe in
+    logger/outputs/mqtt); a password sent unencrypted to another host is pointed out."""
+    from logger.outputs.mqtt.discovery import slug  # the MQTT client only when [mqtt] is on
+    from logger.outputs.mqtt.probe import probe
+
+    mqtt = settings.mqtt
+    ok, detail = await probe(mqtt, f"{mqtt.topic_prefix}/{slug(settings.installation)}")
+    warning = mqtt.plain_text_warning()
+    return CheckResult("mqtt", ok, detail + (f"; WARNING: {warning}" if warning else ""))
+
+
 async def run_checks(settings: Settings) -> list[CheckResult]:
     """Every applicable check, in the order `check` prints them."""
     results = [check_outbox(settings)]
@@ -122,4 +134,6 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
     if settings.p1.enabled:
         results.append(await check_p1(settings))
     results.append(await check_influx(settings))
+    if settings.mqtt.active:
+        results.append(await check_mqtt(settings))
     return results

@@ -77,12 +77,12 @@ class MqttJob:
         from logger.outputs.mqtt.mapping import Value, values
 
         try:
-            for point in points:
+            for point in points:  # a telegram's peak history first: the mean needs it
                 if point.measurement == "p1_peak":
                     demand = point.field_dict.get("demand_w")
                     if demand is not None:
                         self.peaks[point.time_s] = demand
-                    continue
+            for point in points:
                 for value in values(point, self.meter_from):
                     self.publisher.offer(value)
                     if value.key == "captar_month_max_w" and point.measurement == "p1":

@@ -41,6 +41,7 @@ class Snapshot:
     cloud_requests: int | None = None
     cloud_retries: int | None = None
     warnings: dict[str, str] = field(default_factory=dict)
+    mqtt_connected: bool | None = None  # None: [mqtt] off; counters: logger/app/mqtt_state.py
 
     # -- views over the counters (one rule each, shared by /metrics and _jullix_health) ----
 
@@ -114,6 +115,7 @@ def take(service: Any) -> Snapshot:
     cloud = getattr(service, "cloud", None)
     client = getattr(cloud, "client", None)
     settings = service.settings
+    mqtt = getattr(service, "mqtt", None)
     return Snapshot(
         at=now,
         installation=settings.installation,
@@ -133,4 +135,5 @@ def take(service: Any) -> Snapshot:
         cloud_requests=getattr(client, "calls", None),
         cloud_retries=getattr(client, "retries", None),
         warnings=active_warnings(stats.meta),
+        mqtt_connected=None if mqtt is None else mqtt.publisher.status.connected,
     )

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from logger.app import mqtt_state
 from logger.app.alerts import active_warnings
 from logger.cli.common import settings_from
 from logger.config import Settings
@@ -101,6 +102,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
         out.write("influx        not configured: the outbox is the store\n")
     if settings.p1.enabled or keys.P1_STATE in meta:
         _print_p1(meta, stats.counters, out)
+    _print_mqtt(settings, meta, stats.counters, out)
     if {keys.LEDGER_LAST_RUN, keys.LEDGER_LAST_ERROR, keys.LEDGER_NEWEST_END} & meta.keys():
         _print_ledger(meta, stats.counters, out)
     out.write("last sample per source\n")
@@ -154,6 +156,22 @@ def _print_p1(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> No
               if k.startswith("p1_") and k != keys.P1_TELEGRAMS and v}
     shown = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"
     out.write(f"  errors      {shown}\n")
+
+
+def _print_mqtt(settings: Settings, meta: dict[str, str], counters: dict[str, int],
+                out: TextIO) -> None:
+    """The Home Assistant output, as the running service last recorded it."""
+    view = mqtt_state.read(meta, counters)
+    if view is None:
+        if settings.mqtt.active:
+            out.write(f"mqtt          {settings.mqtt.display_url} (not run yet)\n")
+        return
+    since = f" since {view.since}" if view.since else ""
+    out.write(f"mqtt          {view.broker or settings.mqtt.display_url} {view.state}{since}\n")
+    out.write(f"  messages    {view.sent} sent, {view.dropped} values dropped (replaced while "
+              f"the broker was away), {view.reconnects} reconnects, {view.waiting} waiting\n")
+    if view.last_error and not view.connected:
+        out.write(f"  error       {view.last_error}\n")
 
 
 def _print_ledger(meta: dict[str, str], counters: dict[str, int], out: TextIO) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from logger.core.urls import redact_url
+from logger.core.urls import is_loopback, redact_url
 
 SCHEMES = {"mqtt": 1883, "mqtts": 8883}  # scheme -> default port
 TOPIC_FORBIDDEN = set("+#\0")  # MQTT wildcards and NUL have no place in a topic we publish to
@@ -96,6 +96,13 @@ class MqttSettings(BaseModel):
     def port(self) -> int:
         parts = urlsplit(self.url)
         return parts.port or SCHEMES.get(parts.scheme, 1883)
+
+    def plain_text_warning(self) -> str | None:
+        """Why the password would travel readable (mqtt:// to a host that is not loopback)."""
+        if self.tls or is_loopback(self.host) or self.credentials()[1] is None:
+            return None
+        return (f"[mqtt] url {self.display_url} is unencrypted to a host that is not loopback: "
+                "the password is sent readable to anyone on the way; use mqtts://")
 
     def credentials(self) -> tuple[str | None, str | None]:
         """(username, password): the keys win over user info in the URL."""

@@ -79,6 +79,8 @@ class Publisher:
         self._stopping = asyncio.Event()
         self._listen_error: BaseException | None = None
         self._next_gauges = 0.0
+        self._gauge_topics: set[str] = set()
+        self._gauges_sent: dict[str, str] = {}  # topic -> the logger value last sent
         self.add_entities(naming.logger, ())  # the `via_device` of every other device
 
     # -- what the app hands over (memory only, never the network) -----------------------
@@ -225,8 +227,10 @@ class Publisher:
             await self._publish(client, topic, payload)
 
     async def _send_gauges(self, client: aiomqtt.Client) -> None:
+        """The logger's values that changed (the announce sends them all)."""
         for topic, payload in self._sample_gauges():
-            await self._publish(client, topic, payload)
+            if self._gauges_sent.get(topic) != payload:
+                await self._publish(client, topic, payload)
 
     def _sample_gauges(self) -> list[tuple[str, str]]:
         """The logger device's values now, as (topic, payload); their entities registered."""
@@ -237,12 +241,16 @@ class Publisher:
             text = None if entity is None else state_text(entity, value)
             if entity is not None and text is not None:
                 self.add_entities(self.naming.logger, (entity,))
-                out.append((self.naming.state_topic(self.naming.logger, key), text))
+                topic = self.naming.state_topic(self.naming.logger, key)
+                self._gauge_topics.add(topic)
+                out.append((topic, text))
         return out
 
     async def _publish(self, client: aiomqtt.Client, topic: str, payload: str) -> None:
         await client.publish(topic, payload, qos=QOS, retain=True)
         self.status.sent += 1
+        if topic in self._gauge_topics:
+            self._gauges_sent[topic] = payload
 
     async def _goodbye(self, client: aiomqtt.Client) -> None:
         """A clean stop: `offline` (retained), so Home Assistant shows every entity as
