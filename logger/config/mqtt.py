@@ -9,7 +9,8 @@ URL shows `display_url`, so neither a password key nor user info in the URL reac
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -25,7 +26,7 @@ class MqttSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     enabled: bool | None = None  # None: on when `url` is set
-    url: str = ""  # mqtt://host[:1883] or mqtts://host[:8883]; user info is allowed
+    url: str = ""  # mqtt://host[:1883] or mqtts://host[:8883]; user info moves to the keys
     username: str | None = None
     password: SecretStr | None = None
     ca_file: Path | None = None  # mqtts: the CA that signed the broker's certificate
@@ -37,6 +38,30 @@ class MqttSettings(BaseModel):
     interval: float = Field(10.0, ge=1.0, le=3600.0, description="seconds between two values "
                             "of one entity; a value that did not change is not sent again")
     client_id: str = ""  # "" = jullix-logger-<installation>
+
+    @model_validator(mode="before")
+    @classmethod
+    def _user_info_out_of_the_url(cls, data: Any) -> Any:
+        """`mqtt://user:pw@host` works, but the password must not stay a plain string in the
+        url (a repr or a dump would show it): it moves into `username` / `password` (the keys
+        win when both are given)."""
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+            return data
+        try:
+            parts = urlsplit(data["url"].strip())
+        except ValueError:
+            return data
+        if "@" not in parts.netloc:
+            return data
+        data = dict(data)
+        user, _, host = parts.netloc.rpartition("@")
+        name, colon, password = user.partition(":")
+        data["url"] = urlunsplit(parts._replace(netloc=host))
+        if name and not data.get("username"):
+            data["username"] = unquote(name)
+        if colon and data.get("password") is None:
+            data["password"] = unquote(password)
+        return data
 
     @field_validator("url")
     @classmethod
@@ -105,9 +130,5 @@ class MqttSettings(BaseModel):
                 "the password is sent readable to anyone on the way; use mqtts://")
 
     def credentials(self) -> tuple[str | None, str | None]:
-        """(username, password): the keys win over user info in the URL."""
-        parts = urlsplit(self.url)
-        username = self.username or (unquote(parts.username) if parts.username else None)
-        if self.password is not None:
-            return username, self.password.get_secret_value()
-        return username, unquote(parts.password) if parts.password else None
+        """(username, password) to connect with."""
+        return self.username, None if self.password is None else self.password.get_secret_value()
