@@ -52,7 +52,7 @@ def test_the_rules_table_catches_what_home_assistant_refuses():  # the oracle, c
     broken = json.loads(json.dumps(payload))
     broken["cmps"]["outbox_depth"]["state_class"] = "total_increasing"
     broken["cmps"]["outbox_depth"]["unit_of_measurement"] = None
-    meter_topic, meter = [(t, p) for t, p in every_payload().items() if "meter" in t][0]
+    meter_topic, meter = next((t, p) for t, p in every_payload().items() if "meter" in t)
     wrong = json.loads(json.dumps(meter))
     wrong["cmps"]["energy_import_t1_kwh"]["state_class"] = "measurement"
     wrong["cmps"]["power_import_w"]["unit_of_measurement"] = "kWh"

@@ -131,14 +131,19 @@ class Publisher:
                 await asyncio.wait_for(self._stopping.wait(), backoff.next_delay())
 
     def _lost(self, exc: BaseException) -> None:
+        """Logged once per outage: the loss (or, before the first connection, the failure),
+        then quiet retries until `connected ... again`."""
         text = str(exc) or type(exc).__name__
-        if self.status.connected or text != self.status.last_error:
+        status = self.status
+        if status.connected or (status.connections == 0 and not status.last_error):
             log.warning("MQTT: broker %s %s (%s); values for Home Assistant wait, one per "
                         "entity, until it is back", self.settings.display_url,
-                        "lost" if self.status.connected else "unreachable", text)
-        self.status.connected = False
-        self.status.connected_since = None
-        self.status.last_error = text
+                        "lost" if status.connected else "unreachable", text)
+        else:
+            log.debug("MQTT: broker %s still unreachable (%s)", self.settings.display_url, text)
+        status.connected = False
+        status.connected_since = None
+        status.last_error = text
 
     def _client(self) -> aiomqtt.Client:
         return client_for(
