@@ -8,6 +8,7 @@ Fixtures:
 - `private_v2_proxy`   a V2Proxy in front of `private_influxd`
 - `mosquitto`          a private MQTT broker (Debian's mosquitto) of the test's own
 - `make_mosquitto`     more brokers, with a password file (`users=`) or persistence
+- `shared_mosquitto`   session-scoped broker for module-scoped recorded runs
 
 Without an influxd binary these fixtures skip the test, unless `JULLIX_REQUIRE_INFLUXD=1` (CI),
 which turns the skip into a failure. `JULLIX_INFLUXD=/path/to/influxd` picks another binary.
@@ -136,6 +137,14 @@ def make_mosquitto() -> Iterator[Any]:
 @pytest.fixture
 def mosquitto(make_mosquitto: Any) -> MosquittoServer:
     return make_mosquitto()
+
+
+@pytest.fixture(scope="session")
+def shared_mosquitto() -> Iterator[MosquittoServer]:
+    """One broker for module-scoped runs (tests/test_grafana.py); do not stop it in a test."""
+    broker = MosquittoServer(_require_mosquitto()).start()
+    yield broker
+    broker.close()
 
 
 # -- a cloud token per test, which no log line may show ----------------------------------------

@@ -143,6 +143,8 @@ class SnapshotCollector(Collector):
                        "the broker was away)", counters.get(mqtt_state.DROPPED, 0))
         yield _counter("mqtt_reconnects", "MQTT connections made again after a loss",
                        counters.get(mqtt_state.RECONNECTS, 0))
+        yield _counter("mqtt_offered", "values for Home Assistant the publish rule let through",
+                       counters.get(mqtt_state.OFFERED, 0))
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
