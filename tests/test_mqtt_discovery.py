@@ -229,3 +229,32 @@ def test_mqtt_off_imports_no_mqtt_client(tmp_path):
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# -- the tap: on a poll's path, it can neither block nor raise --------------------------------
+
+
+def test_a_failing_mapping_never_reaches_the_poll_and_is_counted(tmp_path):
+    from types import SimpleNamespace
+
+    from logger.app.mqtt_job import TAP_FAILED, MqttJob
+    from logger.outbox import Outbox
+
+    settings = Settings(mqtt={"url": "mqtt://127.0.0.1:1"}, p1={"enabled": True},
+                        outbox={"path": str(tmp_path / "o.sqlite")})
+    outbox = Outbox(tmp_path / "o.sqlite")
+    p1 = SimpleNamespace(tap=None)
+    job = MqttJob(settings, SimpleNamespace(outbox=outbox, local=None, p1=p1))
+    assert p1.tap == job.tap  # tapped in, after the outbox (logger/app/p1_job.py)
+    point = Point.make("p1", {"installation": "home", "meter_id": "M"},
+                       {"energy_import_t1_kwh": 1.0}, 1_700_000_000)
+    job.tap([point])  # no broker at all: queued in memory, returns at once
+    assert job.publisher.queue.counts.offered == 1
+
+    def broken(value):
+        raise RuntimeError("a bug in the mapping")
+
+    job.publisher.offer = broken  # type: ignore[method-assign]
+    job.tap([point])
+    assert job.problems.counts[TAP_FAILED] == 1
+    outbox.close()

@@ -64,6 +64,8 @@ class MqttJob:
         self.publisher: Publisher = Publisher(mqtt, self.naming, __version__, self.gauges)
         self.providers: list[Provider] = []
         self.peaks: dict[int, float] = {}  # p1_peak: month start -> the meter's peak, W
+        self._month = (0, 0, 0)  # the month `mean_12m` last saw: start, end, 11 months before
+        self._mean: tuple[object, float] = (None, 0.0)  # its inputs and the mean
         self.task: asyncio.Task[None] | None = None
         self._recorded = dict.fromkeys(mqtt_state.COUNTERS, 0)
         self._state = ""
@@ -96,14 +98,22 @@ class MqttJob:
 
     def mean_12m(self, month_max_w: float, at: int) -> float:
         """The capacity tariff's 12-month mean (logger.ledger.tariff): this month's peak so
-        far and the meter's own peaks (`98.1.0`) of the 11 months before it."""
-        current = month_start(at)
-        oldest = current
-        for _ in range(11):
-            oldest = month_start(oldest - 1)
-        earlier = {start: billed(w) for start, w in self.peaks.items()
-                   if oldest <= start < current}
-        return month_peak(current, month_max_w, None, earlier, None, False).mean_12m_w
+        far and the meter's own peaks (`98.1.0`) of the 11 months before it. Computed again
+        only when the month, its peak or the history changed (once a second it rarely does)."""
+        if not self._month[0] <= at < self._month[1]:
+            current = month_start(at)
+            oldest = current
+            for _ in range(11):
+                oldest = month_start(oldest - 1)
+            self._month = (current, month_start(current + 32 * 86400), oldest)
+        key = (self._month[0], month_max_w, tuple(sorted(self.peaks.items())))
+        if key != self._mean[0]:
+            current, _, oldest = self._month
+            earlier = {start: billed(w) for start, w in self.peaks.items()
+                       if oldest <= start < current}
+            self._mean = (key, month_peak(current, month_max_w, None, earlier, None,
+                                          False).mean_12m_w)
+        return self._mean[1]
 
     # -- the logger device's values ------------------------------------------------------
 

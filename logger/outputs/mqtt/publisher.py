@@ -79,6 +79,7 @@ class Publisher:
         self._stopping = asyncio.Event()
         self._listen_error: BaseException | None = None
         self._next_gauges = 0.0
+        self._topics: dict[tuple[str, str], str] = {}  # (device key, entity key) -> state topic
         self._gauge_topics: set[str] = set()
         self._gauges_sent: dict[str, str] = {}  # topic -> the logger value last sent
         self.add_entities(naming.logger, ())  # the `via_device` of every other device
@@ -88,11 +89,16 @@ class Publisher:
     def offer(self, value: Value) -> None:
         """A source value: queued if the publish rule lets it through (logger/outputs/mqtt/
         queue.py); a value no entity takes, or that cannot be shown, is ignored."""
+        where = (value.device.key, value.key)
+        topic = self._topics.get(where)
+        if topic is None:
+            topic = self._topics[where] = self.naming.state_topic(value.device, value.key)
+        if self.queue.too_soon(topic, value.at):
+            return
         entity = spec(value.device.kind, value.key)
         text = None if entity is None else state_text(entity, value.value)
         if entity is None or text is None:
             return
-        topic = self.naming.state_topic(value.device, value.key)
         if self.queue.offer(topic, text, value.at):
             self.add_entities(value.device, (entity,))
             self._wake.set()
