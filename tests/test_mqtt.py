@@ -9,6 +9,7 @@ the run. No InfluxDB here: MQTT works without one.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
@@ -192,3 +193,31 @@ def test_check_tests_the_broker_and_never_shows_the_password(tmp_path, make_mosq
     finally:
         sim.close()
 
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, its own CA (openssl, as a user would make one)."""
+    cert, key = tmp_path / "broker.pem", tmp_path / "broker.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True,
+                   timeout=60)
+    return cert, key
+
+
+def test_mqtts_checks_the_brokers_certificate(tmp_path, make_mosquitto):
+    cert, key = self_signed(tmp_path)
+    broker = make_mosquitto(tls=(cert, key))
+    assert broker.url.startswith("mqtts://")
+    results = {}
+    for name, extra in (("with_ca", {"ca_file": str(cert)}), ("system_cas", {})):
+        config = write_config(tmp_path / f"{name}.toml", {
+            "local": {"enabled": False}, "outbox": {"path": str(tmp_path / "outbox.sqlite")},
+            "mqtt": {"url": broker.url, **extra}})
+        check = Process(["check", "-c", str(config)], tmp_path / f"{name}.log")
+        results[name] = (check.wait(60), check.output())
+        check.close()
+    assert results["with_ca"][0] == 0, results["with_ca"][1]
+    assert "ok   mqtt    mqtts://127.0.0.1" in results["with_ca"][1]
+    assert results["system_cas"][0] == 1  # a self-signed certificate is not trusted by default
+    assert "certificate verify failed" in results["system_cas"][1].lower()

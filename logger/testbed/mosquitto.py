@@ -61,13 +61,16 @@ class MosquittoServer:
     """
 
     def __init__(self, binary: str | None = None, *, users: dict[str, str] | None = None,
-                 persistence: bool = False, startup_timeout: float = 15.0) -> None:
+                 persistence: bool = False, tls: tuple[Path, Path] | None = None,
+                 startup_timeout: float = 15.0) -> None:
+        """`tls`: (certificate, key) files: the listener speaks TLS only (mqtts://)."""
         found = binary or mosquitto_path()
         if not found:
             raise MosquittoServerError("no mosquitto binary (install Debian's mosquitto)")
         self.binary = found
         self.users = dict(users or {})
         self.persistence = persistence
+        self.tls = tls
         self.startup_timeout = startup_timeout
         self.tmpdir = Path(tempfile.mkdtemp(prefix="jullix-mosquitto-"))
         self.config_path = self.tmpdir / "mosquitto.conf"
@@ -88,7 +91,7 @@ class MosquittoServer:
     def url(self) -> str:
         if self.port is None:
             raise MosquittoServerError("broker was never started: no URL yet")
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
 
     @property
     def is_running(self) -> bool:
@@ -102,6 +105,8 @@ class MosquittoServer:
         lines = [f"listener {self.port} 127.0.0.1", f"log_dest file {self.log_path}",
                  "log_type error", "log_type warning", "log_type notice",
                  "log_type information"]  # information: "running", and each connection
+        if self.tls:
+            lines += [f"certfile {self.tls[0]}", f"keyfile {self.tls[1]}"]
         if self.users:
             passwords = self.tmpdir / "passwords"
             passwords.write_text("")
