@@ -221,3 +221,17 @@ def test_mqtts_checks_the_brokers_certificate(tmp_path, make_mosquitto):
     assert "ok   mqtt    mqtts://127.0.0.1" in results["with_ca"][1]
     assert results["system_cas"][0] == 1  # a self-signed certificate is not trusted by default
     assert "certificate verify failed" in results["system_cas"][1].lower()
+
+
+def test_check_says_when_the_brokers_acl_forbids_reading_back(tmp_path, make_mosquitto):
+    broker = make_mosquitto(users={"writer": "w-pw"},
+                            acl="user writer\ntopic write jullix/#\n")
+    config = write_config(tmp_path / "config.toml", {
+        "local": {"enabled": False}, "outbox": {"path": str(tmp_path / "outbox.sqlite")},
+        "mqtt": {"url": broker.url, "username": "writer", "password": "w-pw"}})
+    check = Process(["check", "-c", str(config)], tmp_path / "check.log")
+    assert check.wait(60) == 1, check.output()
+    output = check.output()
+    check.close()
+    assert "FAIL mqtt" in output and "ACL" in output, output
+    assert "w-pw" not in output

@@ -62,8 +62,9 @@ class MosquittoServer:
 
     def __init__(self, binary: str | None = None, *, users: dict[str, str] | None = None,
                  persistence: bool = False, tls: tuple[Path, Path] | None = None,
-                 startup_timeout: float = 15.0) -> None:
-        """`tls`: (certificate, key) files: the listener speaks TLS only (mqtts://)."""
+                 acl: str | None = None, startup_timeout: float = 15.0) -> None:
+        """`tls`: (certificate, key) files: the listener speaks TLS only (mqtts://); `acl`:
+        the text of a mosquitto ACL file (`user NAME` / `topic read|write|readwrite T`)."""
         found = binary or mosquitto_path()
         if not found:
             raise MosquittoServerError("no mosquitto binary (install Debian's mosquitto)")
@@ -71,6 +72,7 @@ class MosquittoServer:
         self.users = dict(users or {})
         self.persistence = persistence
         self.tls = tls
+        self.acl = acl
         self.startup_timeout = startup_timeout
         self.tmpdir = Path(tempfile.mkdtemp(prefix="jullix-mosquitto-"))
         self.config_path = self.tmpdir / "mosquitto.conf"
@@ -116,6 +118,10 @@ class MosquittoServer:
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         else:
             lines.append("allow_anonymous true")
+        if self.acl is not None:
+            acl = self.tmpdir / "acl"
+            acl.write_text(self.acl)
+            lines.append(f"acl_file {acl}")
         if self.persistence:
             lines += ["persistence true", f"persistence_location {self.tmpdir}/",
                       "autosave_interval 0"]

@@ -199,10 +199,10 @@ def test_a_broker_that_comes_and_goes_costs_no_data(tmp_path, private_influxd, m
                    f"logger: offered={counters.get('mqtt_offered')} "
                    f"dropped={counters.get('mqtt_dropped')} "
                    f"reconnects={counters.get('mqtt_reconnects')} sent={counters.get('mqtt_sent')}")
-    assert counters["mqtt_reconnects"] == 1
+    assert counters.get("mqtt_reconnects", 0) == 1
     assert dropped > 0  # the outage did cost values: the scenario tested something
-    assert counters["mqtt_offered"] == total_offered
-    assert counters["mqtt_dropped"] == dropped
+    assert counters.get("mqtt_offered", 0) == total_offered
+    assert counters.get("mqtt_dropped", 0) == dropped
     output = logger.output()
     assert output.count("MQTT: broker") == 1 and "MQTT: connected to" in output
     status = subprocess.run([sys.executable, "-m", "logger", "status", "-c", str(config)],

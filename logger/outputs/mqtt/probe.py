@@ -16,6 +16,12 @@ from logger.config.mqtt import MqttSettings
 from logger.outputs.mqtt.client import client_for
 
 
+def _refused(code: object) -> bool:
+    """A SUBACK code that says no (0x80 and up; MQTT 3.1.1 and 5 alike)."""
+    value = getattr(code, "value", code)
+    return isinstance(value, int) and value >= 0x80
+
+
 async def probe(settings: MqttSettings, topic_base: str, timeout: float = 10.0
                 ) -> tuple[bool, str]:
     """(ok, what was found) for `check`; never raises, never shows the password."""
@@ -26,7 +32,10 @@ async def probe(settings: MqttSettings, topic_base: str, timeout: float = 10.0
         async with asyncio.timeout(timeout):
             async with client_for(settings, f"jullix-logger-check-{uuid.uuid4().hex[:8]}",
                                   timeout=timeout) as client:
-                await client.subscribe(topic, qos=1)
+                granted = await client.subscribe(topic, qos=1)
+                if any(_refused(code) for code in granted):
+                    return False, (f"{where}: connected, but the broker refused a subscription "
+                                   f"to {topic} (does its ACL let this user read there?)")
                 await client.publish(topic, token, qos=1)
                 async for message in client.messages:
                     if message.payload == token:
