@@ -12,19 +12,15 @@ Only the standard library is used: the testbed imports nothing of the product.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 from .ports import free_port
+from .server import PrivateServer
 
 __all__ = ["MosquittoServer", "MosquittoServerError", "mosquitto_path"]
 
@@ -44,16 +40,7 @@ def mosquitto_path() -> str | None:
     return "/usr/sbin/mosquitto" if os.access("/usr/sbin/mosquitto", os.X_OK) else None
 
 
-def _set_pdeathsig() -> None:  # in the child between fork and exec: die with the test process
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-class MosquittoServer:
+class MosquittoServer(PrivateServer):
     """A private mosquitto on 127.0.0.1 with its own temp dir.
 
     >>> with MosquittoServer() as broker:
@@ -68,40 +55,22 @@ class MosquittoServer:
         found = binary or mosquitto_path()
         if not found:
             raise MosquittoServerError("no mosquitto binary (install Debian's mosquitto)")
+        super().__init__("jullix-mosquitto-", "mosquitto.log")
         self.binary = found
         self.users = dict(users or {})
         self.persistence = persistence
         self.tls = tls
         self.acl = acl
         self.startup_timeout = startup_timeout
-        self.tmpdir = Path(tempfile.mkdtemp(prefix="jullix-mosquitto-"))
         self.config_path = self.tmpdir / "mosquitto.conf"
-        self.log_path = self.tmpdir / "mosquitto.log"
         self.port: int | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
-        self._closed = False
-        atexit.register(self._kill_at_exit)
-
-    def __enter__(self) -> MosquittoServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def url(self) -> str:
         if self.port is None:
             raise MosquittoServerError("broker was never started: no URL yet")
         return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
-
-    @property
-    def is_running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self.is_running else None
 
     def _config(self) -> str:
         lines = [f"listener {self.port} 127.0.0.1", f"log_dest file {self.log_path}",
@@ -150,14 +119,10 @@ class MosquittoServer:
 
     def _try_start(self) -> bool:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
-                [self.binary, "-c", str(self.config_path)], stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None)
+        proc = self.spawn([self.binary, "-c", str(self.config_path)])
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+            if proc.poll() is not None:
                 self._proc = None
                 return False  # the port was taken meanwhile, most likely: try again
             if self._listening():
@@ -179,43 +144,3 @@ class MosquittoServer:
                 return b" running" in log.read()
         except OSError:
             return False
-
-    def stop(self) -> None:
-        """SIGTERM (a clean stop: with persistence the broker saves its state), then wait."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-    def kill(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        try:
-            self.stop()
-        finally:
-            self._closed = True
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-            atexit.unregister(self._kill_at_exit)
-
-    def _kill_at_exit(self) -> None:
-        with contextlib.suppress(Exception):
-            self.kill()
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
