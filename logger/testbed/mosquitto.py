@@ -13,14 +13,13 @@ Only the standard library is used: the testbed imports nothing of the product.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 from .ports import free_port
-from .server import PrivateServer
+from .server import PrivateServer, find_binary
 
 __all__ = ["MosquittoServer", "MosquittoServerError", "mosquitto_path"]
 
@@ -31,13 +30,7 @@ class MosquittoServerError(RuntimeError):
 
 def mosquitto_path() -> str | None:
     """The broker binary: `$JULLIX_MOSQUITTO`, else `mosquitto` on PATH or in /usr/sbin."""
-    explicit = os.environ.get("JULLIX_MOSQUITTO")
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    return "/usr/sbin/mosquitto" if os.access("/usr/sbin/mosquitto", os.X_OK) else None
+    return find_binary("JULLIX_MOSQUITTO", "mosquitto", ("/usr/sbin/mosquitto",))
 
 
 class MosquittoServer(PrivateServer):

@@ -11,12 +11,25 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+
+def find_binary(variable: str, name: str, candidates: tuple[str, ...] = ()) -> str | None:
+    """A server binary: `$variable` (a path) wins over `$PATH` and the usual Debian places;
+    None when it is not installed."""
+    explicit = os.environ.get(variable)
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    found = shutil.which(name)
+    if found:
+        return found
+    return next((c for c in candidates if os.access(c, os.X_OK)), None)
 
 
 def _set_pdeathsig() -> None:  # runs in the child between fork and exec
