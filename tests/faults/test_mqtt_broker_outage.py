@@ -130,7 +130,7 @@ def delivered(watcher: Watcher, topic: str, sequence: list[tuple[int, str]],
 
 
 @scenario("mqtt_broker_outage", "MQTT broker stopped 30 s and restarted; local + P1 running",
-          sources=("local", "p1"), budget_s=180.0)
+          sources=("local", "p1"), budget_s=150.0)
 def test_a_broker_that_comes_and_goes_costs_no_data(tmp_path, private_influxd, make_mosquitto,
                                                    accounting):
     server, broker = private_influxd, make_mosquitto(persistence=True)
