@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from harness import Process, SimulatorProcess, write_config  # noqa: E402
 
 from logger.testbed.influxd import InfluxServer, free_port  # noqa: E402
+from logger.testbed.mosquitto import MosquittoServer  # noqa: E402
 
 __all__ = ["InfluxServer", "Process", "SimulatorProcess", "write_config"]
 
@@ -68,9 +69,10 @@ class Stack:
 
     def __init__(self, tmp: Path, local_interval: float = 5.0, p1: bool = False,
                  sim_args: tuple[str, ...] = ("--devices", "solar,battery"),
-                 http: bool = False) -> None:
+                 http: bool = False, mqtt: bool = False) -> None:
         self.tmp = tmp
         self.influx = InfluxServer().start()
+        self.broker = MosquittoServer().start() if mqtt else None  # [mqtt] at its defaults
         extra = list(sim_args)
         self.p1_port = free_port() if p1 else None
         if self.p1_port:
@@ -88,6 +90,8 @@ class Stack:
             port = free_port()
             sections["http"] = {"listen": f"127.0.0.1:{port}"}
             self.http_url = f"http://127.0.0.1:{port}"
+        if self.broker is not None:
+            sections["mqtt"] = {"url": self.broker.url}
         self.config = write_config(tmp / "config.toml", sections, installation="bench")
         self.logger = Process(["run", "-c", str(self.config)], tmp / "logger.log")
 
@@ -107,6 +111,8 @@ class Stack:
             self.logger.close()
             self.sim.close()
             self.influx.close()
+            if self.broker is not None:
+                self.broker.close()
         return code
 
     def stored(self, measurement: str = "meter") -> int:

@@ -22,11 +22,50 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Stack, cpu_seconds, emit, machine, proc_status, sleep_until
+
+
+def measure(stack: Stack, seconds: float, warmup: float, scrape: bool = False,
+            on_window: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The logger's footprint in one steady window (see the module doc); `on_window` is told
+    "start" and "end" of it (the MQTT benchmark counts messages in between)."""
+    scrapes = 0
+    time.sleep(warmup)
+    cpu0, wall0 = cpu_seconds(stack.pid), time.monotonic()
+    if on_window is not None:
+        on_window("start")
+    rss = []
+    deadline = wall0 + seconds
+    next_scrape = wall0
+    while time.monotonic() < deadline:
+        if scrape and stack.http_url and time.monotonic() >= next_scrape:
+            with urllib.request.urlopen(stack.http_url + "/metrics", timeout=10) as r:
+                scrapes += int(r.status == 200 and b"jullix_healthy" in r.read())
+            next_scrape += 15.0
+        rss.append(proc_status(stack.pid)["VmRSS"])
+        sleep_until(min(deadline, time.monotonic() + 1.0))
+    cpu1, wall1 = cpu_seconds(stack.pid), time.monotonic()
+    if on_window is not None:
+        on_window("end")
+    status = proc_status(stack.pid)
+    cpu_fraction = (cpu1 - cpu0) / (wall1 - wall0)
+    return {
+        "window_s": round(wall1 - wall0, 1),
+        "peak_rss_mb": round(status["VmHWM"] / 1024, 1),
+        "rss_end_mb": round(status["VmRSS"] / 1024, 1),
+        "rss_window_min_max_mb": [round(min(rss) / 1024, 1), round(max(rss) / 1024, 1)],
+        "cpu_seconds": round(cpu1 - cpu0, 3),
+        "cpu_pct_of_one_core": round(100 * cpu_fraction, 3),
+        "meter_points_stored": stack.stored("meter"),
+        "p1_points_stored": stack.stored("p1") if stack.p1_port else None,
+        "http_metrics_scrapes": scrapes if scrape else None,
+    }
 
 
 def main() -> int:
@@ -38,49 +77,24 @@ def main() -> int:
     parser.add_argument("--http", action="store_true",
                         help="also [http] listen, /metrics scraped every 15 s")
     args = parser.parse_args()
-    scrapes = 0
     with tempfile.TemporaryDirectory(prefix="jullix-bench-") as tmp:
         stack = Stack(Path(tmp), local_interval=args.interval, p1=args.p1, http=args.http)
         try:
-            time.sleep(args.warmup)
-            cpu0, wall0 = cpu_seconds(stack.pid), time.monotonic()
-            rss = []
-            deadline = wall0 + args.seconds
-            next_scrape = wall0
-            while time.monotonic() < deadline:
-                if stack.http_url and time.monotonic() >= next_scrape:
-                    with urllib.request.urlopen(stack.http_url + "/metrics", timeout=10) as r:
-                        scrapes += int(r.status == 200 and b"jullix_healthy" in r.read())
-                    next_scrape += 15.0
-                rss.append(proc_status(stack.pid)["VmRSS"])
-                sleep_until(min(deadline, time.monotonic() + 1.0))
-            cpu1, wall1 = cpu_seconds(stack.pid), time.monotonic()
-            status = proc_status(stack.pid)
-            meter_points = stack.stored("meter")
-            p1_points = stack.stored("p1") if args.p1 else None
+            result = measure(stack, args.seconds, args.warmup, scrape=args.http)
         finally:
             code = stack.close()
-    cpu_fraction = (cpu1 - cpu0) / (wall1 - wall0)
+    peak, cpu = result["peak_rss_mb"], result["cpu_pct_of_one_core"]
     emit({
         "benchmark": "footprint",
         "machine": machine(),
         "load": {"local_interval_s": args.interval, "p1_hz": 1 if args.p1 else 0,
-                 "http_metrics_scrapes": scrapes if args.http else None},
-        "window_s": round(wall1 - wall0, 1),
-        "peak_rss_mb": round(status["VmHWM"] / 1024, 1),
-        "rss_end_mb": round(status["VmRSS"] / 1024, 1),
-        "rss_window_min_max_mb": [round(min(rss) / 1024, 1), round(max(rss) / 1024, 1)],
-        "cpu_seconds": round(cpu1 - cpu0, 3),
-        "cpu_pct_of_one_core": round(100 * cpu_fraction, 3),
-        "meter_points_stored": meter_points,
-        "p1_points_stored": p1_points,
+                 "http_metrics_scrapes": result.pop("http_metrics_scrapes")},
+        **result,
         "logger_exit_code": code,
         "targets": {"peak_rss_mb_max": 60, "cpu_pct_max": 1.0,
-                    "peak_rss_ok": status["VmHWM"] / 1024 <= 60,
-                    "cpu_ok": 100 * cpu_fraction <= 1.0},
+                    "peak_rss_ok": peak <= 60, "cpu_ok": cpu <= 1.0},
     })
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

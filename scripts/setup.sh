@@ -55,6 +55,13 @@ ensure_influxd() {
   fi
 }
 
+ensure_mosquitto() {
+  if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+    echo "installing Debian's mosquitto (the MQTT tests start private brokers) ..." >&2
+    apt_install mosquitto || return 1
+  fi
+}
+
 ensure_faketime() {
   if ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; then
     echo "installing Debian's faketime (the clock-jump fault scenario runs the logger under it) ..." >&2

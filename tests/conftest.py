@@ -7,9 +7,14 @@ Fixtures:
 - `private_influxd`    a function-scoped InfluxServer of the test's own: stop/kill/restart it freely
 - `private_v2_proxy`   a V2Proxy in front of `private_influxd`
 - `auth_influxd`       a private InfluxServer with authentication on and an admin user
+- `mosquitto`          a private MQTT broker (Debian's mosquitto) of the test's own
+- `make_mosquitto`     more brokers, with a password file (`users=`) or persistence
+- `shared_mosquitto`   session-scoped broker for module-scoped recorded runs
 
 Without an influxd binary these fixtures skip the test, unless `JULLIX_REQUIRE_INFLUXD=1` (CI),
 which turns the skip into a failure. `JULLIX_INFLUXD=/path/to/influxd` picks another binary.
+The same for mosquitto: `JULLIX_REQUIRE_MOSQUITTO=1`, `JULLIX_MOSQUITTO=/path/to/mosquitto`;
+a system broker on :1883 is never used.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import v2_proxy` fr
 from v2_proxy import V2Proxy
 
 from logger.testbed.influxd import InfluxQueryError, InfluxServer, influxd_path
+from logger.testbed.mosquitto import MosquittoServer, mosquitto_path
 
 
 def _require_influxd() -> str:
@@ -108,6 +114,48 @@ def private_v2_proxy(private_influxd: InfluxServer) -> Iterator[V2Proxy]:
     yield proxy
     proxy.stop()
 
+
+# -- a private MQTT broker ----------------------------------------------------------------------
+
+
+def _require_mosquitto() -> str:
+    binary = mosquitto_path()
+    if binary:
+        return binary
+    reason = ("no mosquitto binary (install Debian's `mosquitto` package, or set "
+              "JULLIX_MOSQUITTO); the MQTT tests need a real broker")
+    if os.environ.get("JULLIX_REQUIRE_MOSQUITTO") == "1":
+        pytest.fail(f"JULLIX_REQUIRE_MOSQUITTO=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def make_mosquitto() -> Iterator[Any]:
+    """`make_mosquitto(users={"u": "pw"}, persistence=True)`: a started broker, closed after
+    the test."""
+    brokers: list[MosquittoServer] = []
+
+    def make(**options: Any) -> MosquittoServer:
+        broker = MosquittoServer(_require_mosquitto(), **options)
+        brokers.append(broker)
+        return broker.start()
+
+    yield make
+    for broker in brokers:
+        broker.close()
+
+
+@pytest.fixture
+def mosquitto(make_mosquitto: Any) -> MosquittoServer:
+    return make_mosquitto()
+
+
+@pytest.fixture(scope="session")
+def shared_mosquitto() -> Iterator[MosquittoServer]:
+    """One broker for module-scoped runs (tests/test_grafana.py); do not stop it in a test."""
+    broker = MosquittoServer(_require_mosquitto()).start()
+    yield broker
+    broker.close()
 
 
 # -- a cloud token per test, which no log line may show ----------------------------------------

@@ -3,7 +3,8 @@
 One real run loads a real influxd: `python -m logger run` against `python -m logger simulate`
 with every local device type (solar, battery, charger, plug), the P1 stream and a cloud backfill
 (`python -m logger backfill`) of a gap made on purpose (the local API down for 6 s), plus the
-logger's own `_jullix_health` points and the `[http]` endpoint. Before it, the energy ledger is
+logger's own `_jullix_health` points, the `[http]` endpoint and `[mqtt]` to a private mosquitto.
+Before it, the energy ledger is
 made real: two simulated Belgian days on either side of a month boundary (P1 telegrams printed by
 the simulator's meter and decoded by the product's P1 decoder, inverter and battery polls parsed
 by the product's local parser: `tests/ledger_data.py`) go into the same influxd, and `python -m
@@ -39,6 +40,7 @@ from ledger_data import simulate
 
 from logger.outbox import Outbox
 from logger.testbed.influxd import InfluxServer, free_port
+from logger.testbed.mosquitto import MosquittoServer
 from logger.testbed.simulator.model import InstallationFeatures
 
 DASHBOARDS = ROOT / "grafana" / "dashboards"
@@ -201,8 +203,8 @@ def health_intervals_with(influxd: InfluxServer, db: str, field: str, start: int
 
 
 @pytest.fixture(scope="module")
-def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[Recorded]:
+def recorded(influxd: InfluxServer, shared_mosquitto: MosquittoServer,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     tmp = tmp_path_factory.mktemp("grafana")
     db = f"grafana_{uuid.uuid4().hex[:10]}"
     p1_port, http_port = free_port(), free_port()
@@ -220,6 +222,7 @@ def recorded(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
         "outbox": {"path": str(tmp / "outbox.sqlite")},
         "health": {"interval": 2.0},
         "http": {"listen": f"127.0.0.1:{http_port}"},
+        "mqtt": {"url": shared_mosquitto.url, "interval": 2.0},  # the health board's MQTT panel
         # The history is built by the command below. The service's own job would, 30 s in,
         # continue today from that history's last reading weeks ago: a day of estimated
         # quarters across the gap (right, but not this test's subject, and racing the scrape).

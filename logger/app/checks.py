@@ -90,6 +90,18 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+async def check_mqtt(settings: Settings) -> CheckResult:
+    """Connect, subscribe to a test topic, publish there and receive it back (the probe in
+    logger/outputs/mqtt); a password sent unencrypted to another host is pointed out."""
+    from logger.outputs.mqtt.discovery import slug  # the MQTT client only when [mqtt] is on
+    from logger.outputs.mqtt.probe import probe
+
+    mqtt = settings.mqtt
+    ok, detail = await probe(mqtt, f"{mqtt.topic_prefix}/{slug(settings.installation)}")
+    warning = mqtt.plain_text_warning()
+    return CheckResult("mqtt", ok, detail + (f"; WARNING: {warning}" if warning else ""))
+
+
 async def run_checks(settings: Settings, announce: Callable[[str], None] | None = None
                      ) -> AsyncIterator[CheckResult]:
     """Every applicable check, in the order `check` prints them, each as soon as it is done;
@@ -104,3 +116,5 @@ async def run_checks(settings: Settings, announce: Callable[[str], None] | None 
     yield await check_influx(settings)
     if settings.cloud.enabled:
         yield await check_cloud(settings)
+    if settings.mqtt.active:
+        yield await check_mqtt(settings)

@@ -13,6 +13,7 @@ Counters are the outbox's persistent totals (they survive restarts), so a dashbo
 
 from __future__ import annotations
 
+from logger.app import mqtt_state
 from logger.app.snapshot import Snapshot
 from logger.core.point import Point
 
@@ -55,6 +56,10 @@ def health_fields(snap: Snapshot) -> dict[str, float | None]:
         fields["p1_errors"] = float(sum(snap.p1_errors().values()))
         age = snap.p1_last_telegram_age_s
         fields["p1_last_telegram_age_s"] = None if age is None else round(age, 1)
+    if snap.mqtt_connected is not None:
+        fields["mqtt_connected"] = 1.0 if snap.mqtt_connected else 0.0
+        fields.update({name: float(counters.get(name, 0)) for name in
+                       (mqtt_state.SENT, mqtt_state.DROPPED, mqtt_state.RECONNECTS)})
     return fields
 
 

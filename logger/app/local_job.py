@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from logger.app.alerts import DEVICE_TYPES, ClockSkew, DeviceTypes
@@ -20,6 +21,7 @@ from logger.app.receive_stamps import remember_stamp, stamp_from_meta
 from logger.config import Settings
 from logger.core.clock_trust import ClockTrust
 from logger.core.logs import get_logger
+from logger.core.point import Point
 from logger.core.problems import Problems
 from logger.outbox import Outbox, keys
 from logger.sources.local.collector import LocalCollector, PollResult, Status
@@ -49,6 +51,7 @@ class LocalJob:
         self.skew = ClockSkew(outbox, "local")
         self.polls = 0
         self.task: asyncio.Task[object] | None = None  # the poll in flight, for shutdown
+        self.tap: Callable[[list[Point]], None] | None = None  # side outputs (mqtt_job.py)
 
     def _restore_meter_times(self) -> dict[str, datetime]:
         return meter_times_from_meta(self.outbox.stats().meta)
@@ -68,6 +71,8 @@ class LocalJob:
             self.task = None
         self.polls += 1
         self.outbox.put(result.points, source="local")
+        if self.tap is not None:  # after the outbox: it has them first; memory only
+            self.tap(result.points)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for name, endpoint in result.endpoints.items():
             self.outbox.set_meta(keys.local_endpoint_status(name), endpoint.status.value)

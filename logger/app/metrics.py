@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from logger.app import mqtt_state
 from logger.app.snapshot import Snapshot
 from logger.core.version import __version__
 
@@ -46,6 +47,7 @@ class SnapshotCollector(Collector):
         yield from self._outbox()
         yield from self._sources()
         yield from self._cloud()
+        yield from self._mqtt()
         if snap.ledger_lag_s is not None:
             yield _gauge("ledger_lag_seconds", "seconds since the end of the newest complete "
                          "period (quarter-hour, hour, day) the energy ledger computed",
@@ -161,6 +163,23 @@ class SnapshotCollector(Collector):
                            snap.cloud_requests)
             yield _counter("cloud_retries", "cloud requests retried since start",
                            snap.cloud_retries or 0)
+
+
+    def _mqtt(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """The Home Assistant output (logger/app/mqtt_job.py), when `[mqtt]` is on."""
+        snap, counters = self.snap, self.snap.counters
+        if snap.mqtt_connected is None:
+            return
+        yield _gauge("mqtt_connected", "1 while connected to the MQTT broker",
+                     1 if snap.mqtt_connected else 0)
+        yield _counter("mqtt_sent", "MQTT messages the broker acknowledged",
+                       counters.get(mqtt_state.SENT, 0))
+        yield _counter("mqtt_dropped", "values for Home Assistant never sent (replaced while "
+                       "the broker was away)", counters.get(mqtt_state.DROPPED, 0))
+        yield _counter("mqtt_reconnects", "MQTT connections made again after a loss",
+                       counters.get(mqtt_state.RECONNECTS, 0))
+        yield _counter("mqtt_offered", "values for Home Assistant the publish rule let through",
+                       counters.get(mqtt_state.OFFERED, 0))
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

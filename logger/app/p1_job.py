@@ -38,6 +38,7 @@ class P1Job:
         p1 = settings.p1
         self.outbox = outbox
         self.after_put = after_put  # the service delivers new points at once (nudge_flush)
+        self.tap: Callable[[list[Point]], None] | None = None  # side outputs (mqtt_job.py)
         self.problems = Problems(log, on_count=outbox.count)
         self.clock = clock
         last = outbox.get_meta(keys.P1_LAST_TIME)
@@ -73,6 +74,8 @@ class P1Job:
         self.outbox.put(points, source="p1")
         if points and self.after_put is not None:
             self.after_put()
+        if points and self.tap is not None:  # after the outbox: it has them first
+            self.tap(points)
 
     def _accept(self, reading: P1Reading) -> bool:
         """A telegram's time is a meter time: judged (and followed) by the shared clock rule."""

@@ -47,6 +47,8 @@ def start_scheduler(service: Any) -> AsyncIOScheduler:
         )
     if service.cloud is not None:
         service.cloud.schedule(scheduler)
+    if service.mqtt is not None:
+        service.mqtt.schedule(scheduler)
     if service.settings.health.enabled and service.delivery is not None:
         scheduler.add_job(
             service.record_health, "interval", seconds=service.settings.health.interval,

@@ -32,6 +32,7 @@ from logger.app.health_points import health_point
 from logger.app.ledger_job import LedgerJob
 from logger.app.ledger_target import LedgerTarget
 from logger.app.local_job import LocalJob
+from logger.app.mqtt_job import mqtt_output
 from logger.app.schedule import start_scheduler
 from logger.app.scheduler_jobs import SchedulerJobs
 from logger.app.systemd import Supervisor
@@ -95,6 +96,7 @@ class Service:
         self.ledger: LedgerJob | None = None
         if settings.ledger.enabled and settings.influx.configured:
             self.ledger = LedgerJob(settings, self.outbox, self.problems)
+        self.mqtt = mqtt_output(settings, self)  # [mqtt] to Home Assistant (mqtt_job.py) or None
         self.scheduler: AsyncIOScheduler | None = None
         self._last_poll_start = -math.inf  # monotonic
         self.jobs: SchedulerJobs | None = None  # set with the scheduler
@@ -361,6 +363,8 @@ class Service:
             await self.jobs.stop()  # the rest, commit included (scheduler_jobs.py)
         if self.p1 is not None:
             await self.p1.stop()
+        if self.mqtt is not None:  # after the sources: their last values go out too
+            await self.mqtt.stop()
         if self.delivery is not None:
             report = await self._final_drain()
             left = self.outbox.depth()

@@ -44,6 +44,7 @@ class Snapshot:
     features_off: dict[str, str] = field(default_factory=dict)  # feature -> why it is off
     held: dict[str, int] = field(default_factory=dict)  # lines parked per target
     storage_problem: str | None = None  # why the outbox cannot commit to disk now
+    mqtt_connected: bool | None = None  # None: [mqtt] off; counters: logger/app/mqtt_state.py
 
     # -- views over the counters (one rule each, shared by /metrics and _jullix_health) ----
 
@@ -117,6 +118,7 @@ def take(service: Any) -> Snapshot:
     cloud = getattr(service, "cloud", None)
     client = getattr(cloud, "client", None)
     settings = service.settings
+    mqtt = getattr(service, "mqtt", None)
     return Snapshot(
         at=now,
         installation=settings.installation,
@@ -139,4 +141,5 @@ def take(service: Any) -> Snapshot:
         features_off=degraded(service),
         held=stats.held,
         storage_problem=storage_problem(service),
+        mqtt_connected=None if mqtt is None else mqtt.publisher.status.connected,
     )

@@ -118,6 +118,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
     part.print_features(settings, meta, out)
     if settings.p1.enabled or keys.P1_STATE in meta:
         part.print_p1(meta, stats.counters, out)
+    part.print_mqtt(settings, meta, stats.counters, out)
     part.print_ledger(meta, stats.counters, out)
     part.print_backfill_gaps(settings, out)
     part.print_samples(meta, out)

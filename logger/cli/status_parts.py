@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import TextIO
 
-from logger.app import facts
+from logger.app import facts, mqtt_state
 from logger.app.features import feature_states
 from logger.config import Settings
 from logger.core.durations import human_duration, iso_and_age, moment_and_age
@@ -83,6 +83,22 @@ def print_features(settings: Settings, meta: Mapping[str, str], out: TextIO) -> 
     out.write("features\n")
     for feature in feature_states(settings, meta):
         line(out, feature.name, f"{feature.state}: {feature.reason}", indent=2)
+
+
+def print_mqtt(settings: Settings, meta: Mapping[str, str], counters: Mapping[str, int],
+               out: TextIO) -> None:
+    """The Home Assistant output, as the running service last recorded it."""
+    view = mqtt_state.read(dict(meta), dict(counters))
+    if view is None:
+        if settings.mqtt.active:
+            line(out, "mqtt", f"{settings.mqtt.display_url} (not run yet)")
+        return
+    since = f" since {view.since}" if view.since else ""
+    line(out, "mqtt", f"{view.broker or settings.mqtt.display_url} {view.state}{since}")
+    line(out, "messages", f"{view.sent} sent, {view.dropped} values dropped (replaced while the "
+         f"broker was away), {view.reconnects} reconnects, {view.waiting} waiting", indent=2)
+    if view.last_error and not view.connected:
+        line(out, "error", view.last_error, indent=2)
 
 
 def print_samples(meta: Mapping[str, str], out: TextIO) -> None:

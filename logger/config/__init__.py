@@ -4,6 +4,7 @@ and where files live (`paths`). Imports only `logger.core`."""
 from logger.config.environment import environment_problems, environment_settings
 from logger.config.fluvius import FluviusSettings
 from logger.config.loading import ConfigError, load_settings, redacted_dump
+from logger.config.mqtt import MqttSettings
 from logger.config.paths import config_candidates, default_state_dir, resolve_config_path
 from logger.config.settings import (
     BackfillSettings,
@@ -30,6 +31,7 @@ __all__ = [
     "LedgerSettings",
     "LocalSettings",
     "LogSettings",
+    "MqttSettings",
     "OutboxSettings",
     "P1Settings",
     "Settings",

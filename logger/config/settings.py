@@ -27,6 +27,7 @@ from logger.config.credentials import CredentialsSource
 from logger.config.cross_checks import check_ledger_place, settle_ledger_gap
 from logger.config.fields import Bool
 from logger.config.fluvius import FluviusSettings
+from logger.config.mqtt import MqttSettings
 from logger.config.paths import default_state_dir
 from logger.core.durations import normalise_retention
 from logger.core.point import tag_problem
@@ -253,6 +254,7 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)  # logger/config/mqtt.py
     log: LogSettings = Field(default_factory=LogSettings)
 
     @model_validator(mode="after")

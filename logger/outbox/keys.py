@@ -148,3 +148,15 @@ FLUVIUS_SEVERAL_EANS = "ledger_fluvius_several_ean"  # counter: days with two co
 
 def fluvius_mismatch(month: str) -> str:
     return FLUVIUS_MISMATCH_PREFIX + month
+
+# -- the MQTT output for Home Assistant (logger/app/mqtt_job.py, mqtt_state.py) -----------------
+
+MQTT_STATE = "mqtt.state"  # connected, disconnected, stopped
+MQTT_STATE_SINCE = "mqtt.state_since"  # ISO time of the last change of the state
+MQTT_BROKER = "mqtt.broker"  # the broker URL, password redacted
+MQTT_LAST_ERROR = "mqtt.last_error"  # why the last connection failed or ended
+MQTT_WAITING = "mqtt.waiting"  # values in the queue, one per entity at most
+MQTT_SENT = "mqtt_sent"  # counter: messages the broker acknowledged
+MQTT_DROPPED = "mqtt_dropped"  # counter: source values never sent (replaced while waiting, ...)
+MQTT_RECONNECTS = "mqtt_reconnects"  # counter: connections made again after a loss
+MQTT_OFFERED = "mqtt_offered"  # counter: source values that went into the queue

@@ -12,16 +12,11 @@ the package.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
-import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -31,6 +26,7 @@ from typing import Any
 
 from .influxd_config import InfluxdConfig, influxd_path, toml_str
 from .ports import free_port
+from .server import PrivateServer
 
 __all__ = ["InfluxQueryError", "InfluxServer", "InfluxServerError", "free_port", "influxd_path",
            "quote_ident"]
@@ -47,18 +43,7 @@ class InfluxQueryError(InfluxServerError):
     """An InfluxQL statement failed (HTTP error or an `error` in the JSON answer)."""
 
 
-def _set_pdeathsig() -> None:  # runs in the child between fork and exec
-    """Make influxd die with the test process, even if pytest is SIGKILLed (Linux only)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-class InfluxServer:
+class InfluxServer(PrivateServer):
     """A private influxd on 127.0.0.1 with its own temp dir.
 
     >>> srv = InfluxServer().start()
@@ -81,44 +66,25 @@ class InfluxServer:
         found = binary or influxd_path()
         if not found:
             raise InfluxServerError("no influxd binary found (install the Debian package influxdb)")
+        super().__init__("jullix-influxd-", "influxd.log", stop_timeout)
         self.binary = found
         self.startup_timeout = startup_timeout
-        self.stop_timeout = stop_timeout
         self.log_level = log_level
         self.extra_config = dict(extra_config or {})
-        self.tmpdir = Path(tempfile.mkdtemp(prefix="jullix-influxd-"))
         self.data_root = self.tmpdir / "influxdb"
         self.config_path = self.tmpdir / "influxdb.conf"
-        self.log_path = self.tmpdir / "influxd.log"
         self.http_port: int | None = None
         self.rpc_port: int | None = None
         self.startup_seconds: float | None = None  # how long the last start() took
         self.admin: tuple[str, str] | None = None  # set by `enable_auth`
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._closed = False
-        atexit.register(self._kill_at_exit)
 
     # -- lifecycle -------------------------------------------------------------------------------
-
-    def __enter__(self) -> InfluxServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def url(self) -> str:
         if self.http_port is None:
             raise InfluxServerError("server was never started: no URL yet")
         return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def is_running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self.is_running and self._proc else None
 
     def start(self) -> InfluxServer:
         """Start influxd (no-op if running). After a stop() it comes back on the same HTTP port."""
@@ -145,51 +111,9 @@ class InfluxServer:
             f"; log tail:\n{last_error}"
         )
 
-    def stop(self) -> None:
-        """SIGTERM, wait, SIGKILL if needed. Keeps the data dir and the HTTP port for start()."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=self.stop_timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-    def kill(self) -> None:
-        """SIGKILL (simulates a crash); start() brings it back on the same port."""
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-
     def restart(self) -> InfluxServer:
         self.stop()
         return self.start()
-
-    def close(self) -> None:
-        """Stop the server and delete its temp dir (data included)."""
-        if self._closed:
-            return
-        try:
-            self.stop()
-        finally:
-            self._closed = True
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-            atexit.unregister(self._kill_at_exit)
-
-    def _kill_at_exit(self) -> None:
-        with contextlib.suppress(Exception):
-            self.kill()
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
     def _render_config(self) -> str:
         default = subprocess.run(
@@ -236,19 +160,10 @@ class InfluxServer:
         log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             log.write(f"--- starting influxd on 127.0.0.1:{self.http_port} ---\n".encode())
-            log.flush()
-            self._proc = subprocess.Popen(
-                [self.binary, "-config", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self._child_env(),
-                start_new_session=True,  # a Ctrl-C in the terminal goes to pytest, not to influxd
-                preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None,
-            )
+        proc = self.spawn([self.binary, "-config", str(self.config_path)], self._child_env())
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+            if proc.poll() is not None:
                 self._proc = None
                 return False, self._log_since(log_offset)
             if self._owns_http_port() and self._ping():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
+
+from .server import find_binary
 
 _CANDIDATE_PATHS = ("/usr/bin/influxd", "/usr/sbin/influxd", "/usr/local/bin/influxd")
 
@@ -14,16 +14,7 @@ def influxd_path() -> str | None:
 
     `$JULLIX_INFLUXD` (a path) wins over `$PATH` and the usual Debian locations.
     """
-    explicit = os.environ.get("JULLIX_INFLUXD")
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    found = shutil.which("influxd")
-    if found:
-        return found
-    for candidate in _CANDIDATE_PATHS:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    return find_binary("JULLIX_INFLUXD", "influxd", _CANDIDATE_PATHS)
 
 
 
