@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from logger.app import snapshot
 from logger.app.alerts import clear_stale
 from logger.app.clock import make_clock_trust
+from logger.app.cost_jobs import CostJobs
 from logger.app.delivery import Delivery, DrainReport, open_outbox
 from logger.app.health_points import health_point
 from logger.app.ledger_job import LedgerJob
@@ -91,6 +92,8 @@ class Service:
         self.ledger: LedgerJob | None = None
         if settings.ledger.enabled and settings.influx.configured:
             self.ledger = LedgerJob(settings, self.outbox, self.problems)
+        self.costs = CostJobs.create(settings, self.outbox, self.problems, bool(self.ledger),
+                                     lambda: self.sink.ready and not self._stopping.is_set())
         self.scheduler: AsyncIOScheduler | None = None
         self._last_poll_start = -math.inf  # monotonic
         self.jobs: SchedulerJobs | None = None  # set with the scheduler
@@ -274,6 +277,7 @@ class Service:
                 max_instances=1, coalesce=True, misfire_grace_time=int(interval),
                 next_run_time=datetime.now(UTC) + timedelta(seconds=LEDGER_FIRST_DELAY),
             )
+        self.costs.schedule(scheduler, LEDGER_FIRST_DELAY)  # prices and cost (cost_jobs.py)
         scheduler.start()
         return scheduler
 
@@ -391,5 +395,6 @@ class Service:
             await self.http.stop()
         if self.ledger is not None:
             await self.ledger.close()
+        await self.costs.close()
         self.outbox.close()
         log.info("stopped")

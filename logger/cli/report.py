@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--month", metavar="YYYY-MM", help="one month, day by day (default: "
                        "this month)")
     group.add_argument("--year", metavar="YYYY", type=int, help="one year, month by month")
+    parser.add_argument("--cost", action="store_true", help="what it cost in EUR (and what the "
+                        "battery and the sun saved), from the cost ledger (logger/cli/report_cost)")
 
 
 def _window(args: argparse.Namespace) -> tuple[str, str, int, int, str]:
@@ -108,6 +110,15 @@ def run(args: argparse.Namespace) -> int:
     if not settings.influx.configured:
         print("the report reads the ledger from InfluxDB: [influx] url is empty")
         return EXIT_FAILED
+    if args.cost:
+        from logger.cli import report_cost
+
+        try:
+            view = asyncio.run(report_cost.cost_view(settings, start, end, period, total))
+        except QueryError as exc:
+            print(f"report failed: {exc}")
+            return EXIT_FAILED
+        return report_cost.render(Console(width=80), title, view)
     try:
         rows, totals, peaks = asyncio.run(fetch(settings, start, end, period, total))
     except QueryError as exc:

@@ -3,6 +3,7 @@ and where files live (`paths`). Imports only `logger.core`."""
 
 from logger.config.loading import ConfigError, load_settings, redacted_dump
 from logger.config.paths import default_state_dir, resolve_config_path
+from logger.config.prices import PricesSettings
 from logger.config.settings import (
     BackfillSettings,
     CloudSettings,
@@ -29,6 +30,7 @@ __all__ = [
     "LogSettings",
     "OutboxSettings",
     "P1Settings",
+    "PricesSettings",
     "Settings",
     "default_state_dir",
     "load_settings",

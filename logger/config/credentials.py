@@ -17,6 +17,7 @@ CREDENTIAL_FIELDS = {
     "influx_token": ("influx", "token"),
     "influx_password": ("influx", "password"),
     "cloud_token": ("cloud", "token"),
+    "entsoe_token": ("prices", "token"),
 }
 
 

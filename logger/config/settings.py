@@ -23,6 +23,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from logger.config.credentials import CredentialsSource
 from logger.config.paths import default_state_dir
+from logger.config.prices import PricesSettings
+from logger.config.tariff import Contracts
 from logger.core.durations import normalise_retention
 from logger.core.point import tag_problem
 from logger.core.urls import has_user_info, plain_http_to_remote, redact_url
@@ -237,6 +239,8 @@ class Settings(BaseSettings):
     health: HealthSettings = Field(default_factory=HealthSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    prices: PricesSettings = Field(default_factory=PricesSettings)
+    tariff: Contracts = Field(default_factory=list)  # [[tariff]]: logger/config/tariff.py
 
     @classmethod
     def settings_customise_sources(

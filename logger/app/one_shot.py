@@ -1,0 +1,74 @@
+"""A one-shot command's way into InfluxDB (`prices fetch`, `prices import`, `cost`): points go
+through the outbox, the migration gate and the delivery exactly as the service's do, so a point
+written by hand is as durable and as deduplicated as the service's; a dry run opens nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from logger.app.delivery import Delivery, deliver_all, open_outbox
+from logger.config import Settings
+from logger.core.point import Point
+from logger.outbox import Outbox
+from logger.sink.gate import SinkGate
+from logger.sink.targets import ledger_influx, make_routed_writer
+
+DELIVERY_TIMEOUT = 600.0
+
+
+class NotReady(Exception):
+    """InfluxDB cannot take writes yet (unreachable, not migrated); the text says why."""
+
+
+@dataclass
+class Delivered:
+    queued: int = 0
+    written: int = 0
+    left: int = 0  # still in the outbox (the service delivers them later)
+
+
+class OneShot:
+    """`async with OneShot(settings, dry_run) as out: out.put(points)`; then `out.result`."""
+
+    def __init__(self, settings: Settings, dry_run: bool = False) -> None:
+        self.settings = settings
+        self.dry_run = dry_run
+        self.outbox: Outbox | None = None
+        self.gate = SinkGate(settings.influx, ledger_influx(settings))
+        self.result = Delivered()
+
+    async def __aenter__(self) -> OneShot:
+        if self.dry_run:
+            return self
+        if not self.settings.influx.configured:
+            raise NotReady("[influx] url is empty: nothing to write into")
+        if not await self.gate.ensure():
+            raise NotReady(f"InfluxDB is not ready ({self.gate.state}); nothing was written")
+        self.outbox = open_outbox(self.settings)
+        return self
+
+    def put(self, points: Sequence[Point]) -> None:
+        """Queue points (committed at once: a command's progress survives a crash)."""
+        self.result.queued += len(points)
+        if self.outbox is not None and points:
+            self.outbox.put(points)
+            self.outbox.commit()
+
+    async def __aexit__(self, kind: object, exc: object, tb: object) -> None:
+        outbox, self.outbox = self.outbox, None
+        if outbox is None:
+            return
+        try:
+            if exc is None:
+                delivery = Delivery(outbox, make_routed_writer(self.settings),
+                                    self.settings.influx.batch_size)
+                try:
+                    drained = await deliver_all(outbox, self.gate, delivery, DELIVERY_TIMEOUT)
+                finally:
+                    await delivery.writer.close()
+                self.result.written = drained.written
+            self.result.left = outbox.depth()
+        finally:
+            outbox.close()
