@@ -49,6 +49,7 @@ from logger.ledger.savings import (
     savings_quarter,
 )
 from logger.ledger.savings import summed as summed_savings
+from logger.ledger.tariff import billed
 from logger.sink.ledger_reads import LedgerReads
 
 Emit = Callable[[list[Point]], None]
@@ -90,6 +91,9 @@ class CostBuilder:
         self.reads = reads
         self.emit = emit
         self.keep_rows = keep_rows
+        # This run's months' counterfactual billed peaks (the next months' 12-month means see
+        # them before they reach InfluxDB): month start -> {"billed_no_battery_w": W, ...}
+        self._billed: dict[int, dict[str, float | None]] = {}
 
     async def run(self, first: date, last: date) -> CostReport:
         """Cost every Belgian day of [first, last] (and the months they are in)."""
@@ -216,9 +220,10 @@ class CostBuilder:
         dates = [brussels_day(d.start) for d in days]
         earlier = {t: b for t, b in data.billed.items() if t < bounds[0]}
         means = {}
+        known = {**data.earlier_savings, **self._billed}
         for scenario, peak in (("no_battery", row.peak_no_battery_w),
                                ("no_solar", row.peak_no_solar_w)):
-            mine = {t: float(data.earlier_savings.get(t, {}).get(f"billed_{scenario}_w") or b)
+            mine = {t: float(known.get(t, {}).get(f"billed_{scenario}_w") or b)
                     for t, b in earlier.items()}
             means[scenario] = mean_12m(peak, dict(sorted(mine.items(), reverse=True)))
         row.mean_no_battery_w, row.mean_no_solar_w = means["no_battery"], means["no_solar"]
@@ -229,6 +234,8 @@ class CostBuilder:
         row.actual.add(row.capacity_actual)
         row.no_battery.add(row.capacity_no_battery)
         row.no_solar.add(row.capacity_no_solar)
+        self._billed[bounds[0]] = {"billed_no_battery_w": billed(row.peak_no_battery_w),
+                                   "billed_no_solar_w": billed(row.peak_no_solar_w)}
         return row
 
     def _write(self, measurement: str, computed: dict[tuple[str, int], Fields],
