@@ -14,6 +14,8 @@ hour of prices and negative injection prices.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -255,25 +257,41 @@ def savings_equal_the_counterfactual_houses(h, influxd, db, days, prices) -> Non
         return pays * (1 + VAT) - earns
 
     for day in days:
-        battery = solar = 0.0
+        battery = solar = injection = 0.0
+        peak = 0.0
         for q in range(*day_bounds(day), 900):
             imported, exported, load_wh = hold(h, q)
-            row = rows[("15m", q)]
+            row = cost[("15m", q)]  # a quarter's counterfactual energies are on its cost point
             assert (row["import_no_battery_kwh"], row["export_no_battery_kwh"],
                     row["import_no_solar_kwh"]) == (imported / 1000, exported / 1000,
                                                     load_wh / 1000)
-            real = cost[("15m", q)]["total_eur"]
-            assert row["battery_eur"] == pytest.approx(bill(q, imported, exported) - real,
-                                                       abs=1e-9)
-            assert row["solar_eur"] == pytest.approx(
-                bill(q, load_wh, 0) - bill(q, imported, exported), abs=1e-9)
-            battery += row["battery_eur"]
-            solar += row["solar_eur"]
+            battery += bill(q, imported, exported) - row["total_eur"]
+            solar += bill(q, load_wh, 0) - bill(q, imported, exported)
+            p = spot(prices, q, "quarter_hour")
+            injection += exported / 1000 * (inj["factor"] * p / 1000 - inj["fee_eur_kwh"])
+            peak = max(peak, 4.0 * imported)
         day_row = rows[("1d", day_bounds(day)[0])]
         assert day_row["battery_eur"] == pytest.approx(battery, abs=1e-9)
+        assert day_row["battery_arbitrage_eur"] == pytest.approx(battery, abs=1e-9)
         assert day_row["solar_eur"] == pytest.approx(solar, abs=1e-9)
-        assert day_row["solar_injection_eur"] + day_row["solar_avoided_import_eur"] == (
-            pytest.approx(solar, abs=1e-9))
+        assert day_row["solar_injection_eur"] == pytest.approx(injection, abs=1e-9)
+        assert day_row["solar_avoided_import_eur"] == pytest.approx(solar - injection, abs=1e-9)
+        assert day_row["peak_no_battery_w"] == peak
+    # Per month the battery also lowered the capacity tariff: the counterfactual's own monthly
+    # peaks (at least 2.5 kW), averaged like the real ones (September alone, then both).
+    real = [max(2500.0, month_peak_w(h, [d])) for d in days]
+    alone = [max(2500.0, max(4.0 * hold(h, q)[0] for q in range(*day_bounds(d), 900)))
+             for d in days]
+    for n, day in enumerate(days):
+        month = rows[("1mo", day_bounds(day.replace(day=1))[0])]
+        means = (alone[0], real[0]) if n == 0 else (sum(alone) / 2, sum(real) / 2)
+        share = 49.40 / 12 / (30 if n == 0 else 31) * (1 + VAT) / 1000
+        assert month["mean_12m_no_battery_w"] == pytest.approx(means[0], abs=1e-9)
+        assert month["battery_capacity_eur"] == pytest.approx((means[0] - means[1]) * share,
+                                                              abs=1e-9)
+        day_row = rows[("1d", day_bounds(day)[0])]
+        assert month["battery_eur"] == pytest.approx(
+            day_row["battery_eur"] + month["battery_capacity_eur"], abs=1e-9)
     assert any(row["battery_eur"] > 0 for (k, _), row in rows.items() if k == "1d")
 
 
@@ -395,7 +413,55 @@ def test_the_23_hour_day_with_a_missing_hour_is_marked_missing_never_costed_as_0
         assert rows[key]["missing"] == 1 and rows[key]["missing_quarters"] == 4, key
         assert rows[key]["total_eur"] is None, key
     savings = ledger(influxd, influx_db, "ledger_savings")
-    assert savings[("1d", start)]["missing"] == 1 and savings[("1d", start)]["battery_eur"] is None
+    assert savings[("1d", start)]["missing"] == 1
+    assert savings[("1d", start)].get("battery_eur") is None  # never 0
+    report_shows_the_missing_hour(influxd, influx_db, tmp_path, rows, hole)
+
+
+def report_shows_the_missing_hour(influxd, db, tmp_path, rows, hole) -> None:
+    """`report --cost`: 80 columns, the missing hour as `price?` (never 0), its fill-in hint,
+    and the hours' totals adding up to the costed quarters."""
+    import re
+
+    from harness import write_config
+
+    from logger.cli.main import main
+
+    config = write_config(tmp_path / "config.toml", {
+        "local": {"enabled": False},
+        "influx": {"url": influxd.url, "database": db},
+        "outbox": {"path": str(tmp_path / "report.sqlite")},
+    }, installation=INSTALLATION)
+    config.write_text(config.read_text() + TARIFF_TOML)
+    out = []
+    for args in (["--day", "2026-03-29"], ["--month", "2026-03"]):
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            assert main(["report", "-c", str(config), "--cost", *args]) == 0
+        out.append(buffer.getvalue())
+    day, month = out
+    assert all(len(line) <= 80 for text in out for line in text.splitlines())
+    hours = [line for line in day.splitlines() if re.match(r"^\s*\d\d:\d\d ", line)]
+    assert len(hours) == 23  # the 23-hour day
+    [ten] = [line for line in hours if line.split()[0] == "10:00"]
+    assert "price?" in ten and "0.00" not in ten.split()[3:]
+    eleven = next(line for line in hours if line.split()[0] == "11:00")
+    assert eleven.split()[-2] == f"{rows[('1h', hole.stop)]['total_eur']:.2f}"
+    for text in out:
+        assert "Missing: 4 quarter-hour(s)" in text and "prices fetch --since 2026-03-29" in text
+    assert "Sun 29" in month and "price?" in month.split("Sun 29")[1].splitlines()[0]
+
+
+TARIFF_TOML = """[[tariff]]
+valid_from = 2025-01-01
+capacity_eur_kw_year = 49.40
+data_management_eur_year = 17.85
+fixed_eur_year = 95.0
+levies_eur_kwh = 0.064331
+offtake = {kind = "dynamic", factor = 1.039, adder_eur_kwh = 0.008702}
+injection = {kind = "dynamic", factor = 1.0, fee_eur_kwh = 0.013135}
+grid = {distribution_eur_kwh = 0.050503, transmission_eur_kwh = 0.0042}
+"""
 
 
 def job_run(settings: Settings, tmp_path: Path, now: int) -> set[tuple[str, str, int]]:
@@ -455,7 +521,7 @@ def test_late_prices_and_late_energy_rewrite_exactly_the_periods_they_change(
     touched = {("15m", q) for q in hole} | {("1h", hole.start), ("1d", start), ("1mo", month)}
     assert job_run(settings, tmp_path, now) == (
         {("ledger_cost", *k) for k in touched}
-        | {("ledger_savings", *k) for k in touched if k[0] != "1h"})
+        | {("ledger_savings", *k) for k in touched if k[0] in ("1d", "1mo")})
     rows = ledger(influxd, influx_db, "ledger_cost")
     for q in hole:
         assert_cost(rows[("15m", q)], quarter_cost(DYNAMIC, h, q, prices))
@@ -469,6 +535,6 @@ def test_late_prices_and_late_energy_rewrite_exactly_the_periods_they_change(
     touched = {("15m", q), ("1h", q - q % 3600), ("1d", start), ("1mo", month)}
     assert job_run(settings, tmp_path, now) == (
         {("ledger_cost", *k) for k in touched}
-        | {("ledger_savings", *k) for k in touched if k[0] != "1h"})
+        | {("ledger_savings", *k) for k in touched if k[0] in ("1d", "1mo")})
     assert ledger(influxd, influx_db, "ledger_cost")[("15m", q)]["import_kwh"] == pytest.approx(
         energy["import_kwh"] + 0.25, abs=1e-9)

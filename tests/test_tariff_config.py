@@ -98,3 +98,17 @@ def test_a_mistake_is_one_line_naming_the_entry_and_the_key(tmp_path, text, mess
         load(tmp_path, text)
     assert re.search(message, str(err.value)), str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_every_cost_and_price_field_the_code_writes_is_in_docs_schema():
+    from logger.ledger.cost_points import COST_FIELDS, SAVINGS_FIELDS
+
+    schema = (ROOT / "docs" / "schema.md").read_text()
+    sections = {name: schema.split(f"### `{name}`", 1)[1].split("\n## ", 1)[0].split("\n### ")[0]
+                for name in ("ledger_cost", "ledger_savings")}
+    prices = schema.split("## `price_day_ahead`", 1)[1].split("\n## ", 1)[0]
+    for name, fields in (("ledger_cost", COST_FIELDS), ("ledger_savings", SAVINGS_FIELDS)):
+        for field in fields:
+            assert f"`{field}`" in sections[name], (name, field)
+    for field in ("price_eur_mwh", "next_price_eur_mwh", "`zone`", "`resolution`"):
+        assert field in prices, field

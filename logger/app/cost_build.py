@@ -34,6 +34,7 @@ from logger.ledger.cost_points import (
     SAVINGS,
     cost_fields,
     cost_from_fields,
+    counterfactual_fields,
     point,
     savings_fields,
     savings_from_fields,
@@ -121,9 +122,10 @@ class CostBuilder:
                  if (row := cost_quarter(self.book, f.energy, data.prices)) is not None}
         report.quarters += len(costs)
         report.missing += sum(row.missing for row in costs.values())
+        cfs = await self._counterfactuals(data, costs)
         cost_out: dict[tuple[str, int], Fields] = {}
         for q, row in costs.items():
-            cost_out[("15m", q)] = cost_fields(row)
+            cost_out[("15m", q)] = {**cost_fields(row), **counterfactual_fields(cfs[q])}
         for h in range(start, end, 3600):
             parts = [costs.get(h + i * 900) for i in range(4)]
             if all(p is not None for p in parts):
@@ -150,23 +152,23 @@ class CostBuilder:
             report.rows += [*costs.values(), *(d for t, d in days.items() if start <= t < end)]
             report.rows += [month] if month is not None else []
         self._write(COST, cost_out, data.cost, report)
-        savings = await self._savings(data, costs, days, bounds, (start, end))
+        savings = self._savings(data, costs, cfs, days, bounds, (start, end))
         self._write(SAVINGS, savings, data.savings, report)
 
     async def _counterfactuals(self, data: SpanData, costs: dict[int, CostRow]
                                ) -> dict[int, Counterfactual]:
         """Each costed quarter without battery and without solar: from `power_flow`, read
-        again only where its points changed since the stored savings quarter was made."""
+        again only where its points (or the quarter's energy) changed since the stored cost
+        quarter was made, which carries the counterfactual energies."""
         out: dict[int, Counterfactual] = {}
         fresh = []
         for q in costs:
             count = data.flow_counts.get(q, 0)
-            stored = data.savings.get(("15m", q))
-            old = data.cost.get(("15m", q), {})
+            stored = data.cost.get(("15m", q))
             energy = data.flows[q].energy
-            unchanged = (stored is not None and int(stored.get("profile_points") or 0) == count
-                         and same(old.get("import_kwh"), energy.imported / 1000)
-                         and same(old.get("export_kwh"), energy.exported / 1000))
+            unchanged = (stored is not None and int(stored.get("profile_points") or -1) == count
+                         and same(stored.get("import_kwh"), energy.imported / 1000)
+                         and same(stored.get("export_kwh"), energy.exported / 1000))
             if not count:
                 out[q] = counterfactual(data.flows[q], None)
             elif unchanged and stored is not None:
@@ -178,11 +180,13 @@ class CostBuilder:
             out[q] = counterfactual(data.flows[q], splits.get(q))
         return out
 
-    async def _savings(self, data: SpanData, costs: dict[int, CostRow], days: dict[int, CostRow],
-                       bounds: tuple[int, int], span: tuple[int, int]
-                       ) -> dict[tuple[str, int], Fields]:
+    def _savings(self, data: SpanData, costs: dict[int, CostRow],
+                 cfs: dict[int, Counterfactual], days: dict[int, CostRow],
+                 bounds: tuple[int, int], span: tuple[int, int]
+                 ) -> dict[tuple[str, int], Fields]:
+        """The savings of the span's days and of the month (`ledger_savings` has no shorter
+        periods: a quarter's counterfactual energies are on its `ledger_cost` point)."""
         out: dict[tuple[str, int], Fields] = {}
-        cfs = await self._counterfactuals(data, costs)
         rows: dict[int, SavingsRow] = {}
         for q, cost in costs.items():
             contract = self.book.at(q)
@@ -194,7 +198,6 @@ class CostBuilder:
                 rows[q].import_no_solar_wh = cf.no_solar.imported
             else:
                 rows[q] = savings_quarter(contract, data.flows[q], cf, cost.charges, data.prices)
-            out[("15m", q)] = savings_fields(rows[q])
         month_days: list[SavingsRow] = []
         for t in sorted(days):
             if not span[0] <= t < span[1]:
@@ -265,8 +268,8 @@ def _end(day_start: int) -> int:
 
 
 def _stored_counterfactual(data: SpanData, q: int, stored: Fields) -> Counterfactual:
-    """The counterfactual energies a stored savings quarter was made of (its power_flow has
-    not changed), on the register the quarter's energy uses now."""
+    """The counterfactual energies a stored cost quarter carries (its power_flow has not
+    changed), on the register the quarter's energy uses now."""
     night = night_share(data.flows[q].energy)
 
     def wh(name: str) -> float:
@@ -275,4 +278,4 @@ def _stored_counterfactual(data: SpanData, q: int, stored: Fields) -> Counterfac
     return Counterfactual(
         register_energy(q, wh("import_no_battery_kwh"), wh("export_no_battery_kwh"), night, True),
         register_energy(q, wh("import_no_solar_kwh"), 0.0, night, True),
-        bool(stored.get("estimated")), int(stored.get("profile_points") or 0))
+        True, int(stored.get("profile_points") or 0))

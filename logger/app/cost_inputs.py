@@ -20,6 +20,7 @@ from logger.sources.prices.points import RESOLUTION_S
 QUARTER_FIELDS = ("import_t1_kwh", "import_t2_kwh", "export_t1_kwh", "export_t2_kwh",
                   "solar_kwh", "battery_charged_kwh", "battery_discharged_kwh", "estimated")
 FLOW_FIELDS = ("grid_w", "battery_w", "solar_w")
+PRICE_PAGE_S = 32 * 86400
 
 Stored = dict[tuple[str, int], dict[str, float | None]]  # (period, start) -> fields
 
@@ -59,10 +60,12 @@ async def read_quarters(reads: LedgerReads, start: int, end: int) -> dict[int, F
 
 
 async def read_prices(reads: LedgerReads, zone: str, start: int, end: int) -> Prices:
-    """Every day-ahead price of [start, end) (and the hour around it), by resolution."""
+    """Every day-ahead price of [start, end) (and the hour around it), by resolution: a month
+    is at most ~3,000 points, so it is asked in pages of a month, not of `page_hours`."""
     by: dict[int, dict[int, float]] = {}
-    async for page in reads.rows(PRICES, ("price_eur_mwh",), start - 3600, end + 3600,
-                                 ("resolution",), {"zone": zone}):
+    monthly = LedgerReads(reads.ql, reads.installation, reads.ledger_from, PRICE_PAGE_S)
+    async for page in monthly.rows(PRICES, ("price_eur_mwh",), start - 3600, end + 3600,
+                                   ("resolution",), {"zone": zone}):
         for r in page:
             seconds = RESOLUTION_S.get(r.tags[0][1])
             if seconds is not None and isinstance(r.values[0], int | float):
@@ -98,9 +101,7 @@ async def read_span(reads: LedgerReads, zone: str, start: int, end: int, month: 
     data.cost = await read_stored(reads, COST, COST_FIELDS, ("15m", "1h", "1d"), start, end)
     data.cost.update(await read_stored(reads, COST, COST_FIELDS, ("1d", "1mo"), *month))
     if savings:
-        data.savings = await read_stored(reads, SAVINGS, SAVINGS_FIELDS, ("15m",), start, end)
-        data.savings.update(await read_stored(reads, SAVINGS, SAVINGS_FIELDS, ("1d", "1mo"),
-                                              *month))
+        data.savings = await read_stored(reads, SAVINGS, SAVINGS_FIELDS, ("1d", "1mo"), *month)
         earlier = await read_stored(reads, SAVINGS, SAVINGS_FIELDS, ("1mo",), earliest,
                                     month[0])
         data.earlier_savings = {t: v for (_, t), v in earlier.items()}

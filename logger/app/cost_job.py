@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from logger.app.cost_build import CostBuilder, CostReport
+from logger.app.cost_keys import COST_FAILED, COST_LAST_ERROR, COST_LAST_RUN, COST_MISSING
 from logger.app.ledger_job import make_reads
 from logger.app.one_shot import Delivered, OneShot
 from logger.config import Settings
@@ -29,10 +30,9 @@ from logger.sink.influxql import InfluxQL
 
 log = get_logger(__name__)
 
-LAST_RUN = "cost.last_run"  # ISO time of the last update and what it did
-LAST_ERROR = "cost.last_error"  # why the last update failed ("" when it worked)
-MISSING = "cost.missing_quarters"  # quarters of the window without the price they need
-FAILED = "cost_update_failed"  # problem kind (a counter)
+# ISO time of the last update and what it did; why the last one failed ("" when it worked);
+# quarters of the window without the price they need; the problem kind (a counter).
+LAST_RUN, LAST_ERROR, MISSING, FAILED = COST_LAST_RUN, COST_LAST_ERROR, COST_MISSING, COST_FAILED
 DELAY_AFTER_LEDGER = 120.0  # seconds after the ledger's update
 
 
@@ -95,6 +95,7 @@ async def build_costs(settings: Settings, first: date, last: date, dry_run: bool
                     setattr(total, name, getattr(total, name) + getattr(part, name))
                 for key, count in part.written.items():
                     total.written[key] = total.written.get(key, 0) + count
+                await out.deliver()  # a month at a time: bounded outbox and memory
                 if progress is not None:
                     progress(hi, total)
                 month = next_month(month)

@@ -98,3 +98,4 @@ class CostJobs:
         for job in (self.prices, self.cost):
             if job is not None:
                 await job.close()
+

@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from logger.app.cost_keys import metric_values
 from logger.app.snapshot import Snapshot
 from logger.core.version import __version__
 
@@ -41,6 +42,9 @@ class SnapshotCollector(Collector):
             yield _gauge("ledger_lag_seconds", "seconds since the end of the newest complete "
                          "period (quarter-hour, hour, day) the energy ledger computed",
                          snap.ledger_lag_s)
+        for name, (text, value) in metric_values(snap.meta, snap.counters, snap.at).items():
+            family = _counter if name.endswith("_total") else _gauge
+            yield family(name.removesuffix("_total"), text, value)  # prices and cost
         warnings = GaugeMetricFamily(f"{NAMESPACE}_warning",
                                      "1 for each warning that holds (see `status`)",
                                      labels=["kind"])

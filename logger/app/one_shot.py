@@ -50,25 +50,34 @@ class OneShot:
         return self
 
     def put(self, points: Sequence[Point]) -> None:
-        """Queue points (committed at once: a command's progress survives a crash)."""
+        """Queue points; `deliver` (at the latest when the command ends) commits them."""
         self.result.queued += len(points)
         if self.outbox is not None and points:
             self.outbox.put(points)
-            self.outbox.commit()
+
+    async def deliver(self) -> None:
+        """Deliver what is queued now (a long command does this as it goes, so the outbox,
+        and the memory its delivery takes, stay those of one part)."""
+        if self.outbox is None:
+            return
+        self.outbox.commit()  # durable first: what a crash or Ctrl-C leaves, the service sends
+        if not self.outbox.depth():
+            return
+        delivery = Delivery(self.outbox, make_routed_writer(self.settings),
+                            self.settings.influx.batch_size)
+        try:
+            drained = await deliver_all(self.outbox, self.gate, delivery, DELIVERY_TIMEOUT)
+        finally:
+            await delivery.writer.close()
+        self.result.written += drained.written
 
     async def __aexit__(self, kind: object, exc: object, tb: object) -> None:
-        outbox, self.outbox = self.outbox, None
-        if outbox is None:
+        if self.outbox is None:
             return
         try:
             if exc is None:
-                delivery = Delivery(outbox, make_routed_writer(self.settings),
-                                    self.settings.influx.batch_size)
-                try:
-                    drained = await deliver_all(outbox, self.gate, delivery, DELIVERY_TIMEOUT)
-                finally:
-                    await delivery.writer.close()
-                self.result.written = drained.written
-            self.result.left = outbox.depth()
+                await self.deliver()
+            self.result.left = self.outbox.depth()
         finally:
-            outbox.close()
+            self.outbox.close()
+            self.outbox = None

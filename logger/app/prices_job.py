@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from logger.app.cost_keys import PRICES_FAILED, PRICES_LAST_ERROR, PRICES_LAST_FETCH, PRICES_NEWEST
 from logger.config import Settings
 from logger.core.backoff import Backoff
 from logger.core.belgian_time import BRUSSELS, brussels_day, day_bounds
@@ -30,11 +31,10 @@ from logger.sources.prices.points import MEASUREMENT, price_points
 
 log = get_logger(__name__)
 
-LAST_FETCH = "prices.last_fetch"  # ISO time and what the last fetch brought
-LAST_ERROR = "prices.last_error"  # why the last attempt failed ("" when it worked)
-NEWEST = "prices.newest_end"  # epoch s: end of the newest price period the job wrote
-FAILED = "prices_fetch_failed"  # problem kind (a counter)
-CHECK_EVERY = 60.0  # seconds between the job's looks
+# ISO time and what the last fetch brought; why the last attempt failed ("" when it worked);
+# epoch s of the end of the newest price the job wrote; the problem kind (a counter).
+LAST_FETCH, LAST_ERROR, NEWEST = PRICES_LAST_FETCH, PRICES_LAST_ERROR, PRICES_NEWEST
+FAILED = PRICES_FAILED
 
 
 class PricesJob:

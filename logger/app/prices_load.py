@@ -65,4 +65,5 @@ async def _write(settings: Settings, result: PricesResult, dry_run: bool) -> Non
     async with OneShot(settings, dry_run) as out:
         for i in range(0, len(points), 10_000):
             out.put(points[i:i + 10_000])
+            await out.deliver()
     result.delivered = out.result

@@ -127,7 +127,8 @@ def render(console: Any, title: str, view: dict[str, Any]) -> int:
     heads += ["VAT", "inject", "total"] + (["€/MWh"] if period != MONTH else [])
     table = Table(title=f"Cost {title}: EUR (grid: fees and levies); in/out: kWh imported "
                   "and exported; ~ estimated",
-                  show_footer=whole is not None, box=box.SIMPLE_HEAD, pad_edge=False)
+                  show_footer=whole is not None, box=box.SIMPLE_HEAD, show_edge=False,
+                  padding=(0, 0))  # the box's column divider is the space: fits 80 columns
     footer = _cells(whole, period) if whole is not None else [""] * len(heads)
     table.add_column("period", footer="total" if whole is not None else "")
     for head, foot in zip(heads, footer, strict=True):

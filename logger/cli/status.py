@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from logger.app.alerts import active_warnings
+from logger.app.cost_keys import status_lines as cost_status_lines
 from logger.cli.common import settings_from
 from logger.config import Settings
 from logger.core.durations import human_duration, moment_and_age
@@ -103,6 +104,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
         _print_p1(meta, stats.counters, out)
     if {keys.LEDGER_LAST_RUN, keys.LEDGER_LAST_ERROR, keys.LEDGER_NEWEST_END} & meta.keys():
         _print_ledger(meta, stats.counters, out)
+    out.writelines(cost_status_lines(meta, stats.counters))  # day-ahead prices, the cost ledger
     out.write("last sample per source\n")
     samples = sorted((k.removeprefix(keys.LAST_SAMPLE_PREFIX), v) for k, v in meta.items()
                      if k.startswith(keys.LAST_SAMPLE_PREFIX))

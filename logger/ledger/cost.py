@@ -87,6 +87,7 @@ class Book:
         self.starts = [day_bounds(c.valid_from)[0] for c in self.contracts]
         self.ends = [day_bounds(c.valid_until)[0] if c.valid_until else None
                      for c in self.contracts]
+        self._start = {id(c): t for c, t in zip(self.contracts, self.starts, strict=True)}
 
     def at(self, t: int) -> Terms | None:
         i = bisect.bisect_right(self.starts, t) - 1
@@ -96,7 +97,7 @@ class Book:
         return self.contracts[i] if end is None or t < end else None
 
     def start_of(self, contract: Terms) -> int:
-        return day_bounds(contract.valid_from)[0]
+        return self._start[id(contract)]
 
 
 class Prices:
@@ -170,6 +171,8 @@ def _local_minute(t: int) -> int:
 
 def distribution_rate(grid: GridTerms, t: int) -> float:
     """EUR/kWh of distribution for a quarter starting at `t`: its band's rate, else the base."""
+    if not grid.bands:
+        return grid.distribution_eur_kwh
     minute = _local_minute(t)
     for band in grid.bands:
         lo, hi = band.minutes()

@@ -10,10 +10,11 @@ written with `missing` = 1 and no euro field at all: it is never costed as 0.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from math import isfinite
 
 from logger.core.point import Point
 from logger.ledger.cost import Charges, CostRow
-from logger.ledger.savings import SavingsRow
+from logger.ledger.savings import Counterfactual, SavingsRow
 from logger.ledger.tariff import billed
 
 COST = "ledger_cost"
@@ -24,6 +25,7 @@ COST_FIELDS = (
     "import_kwh", "export_kwh", "energy_eur", "grid_eur", "levies_eur", "injection_eur",
     "fixed_eur", "capacity_eur", "vat_eur", "total_eur", "price_eur_mwh", "price_basis_s",
     "contract_from_s", "missing", "missing_quarters", "quarters", "days", "estimated",
+    "import_no_battery_kwh", "export_no_battery_kwh", "import_no_solar_kwh", "profile_points",
 )
 SAVINGS_FIELDS = (
     "import_no_battery_kwh", "export_no_battery_kwh", "import_no_solar_kwh", "cost_eur",
@@ -63,6 +65,15 @@ def cost_fields(row: CostRow) -> Fields:
     return out
 
 
+def counterfactual_fields(cf: Counterfactual) -> Fields:
+    """What a `15m` cost point carries of the savings: the quarter's counterfactual energies
+    and the `power_flow` samples they came from (`ledger_savings` sums them per day)."""
+    return {"import_no_battery_kwh": cf.no_battery.imported / 1000,
+            "export_no_battery_kwh": cf.no_battery.exported / 1000,
+            "import_no_solar_kwh": cf.no_solar.imported / 1000,
+            "profile_points": float(cf.points)}
+
+
 def savings_fields(row: SavingsRow) -> Fields:
     """The `ledger_savings` fields of one period."""
     missing = row.missing > 0
@@ -73,9 +84,8 @@ def savings_fields(row: SavingsRow) -> Fields:
         "profile_points": float(row.points), "missing": 1.0 if missing else 0.0,
         "estimated": 1.0 if row.estimated else 0.0,
     }
-    if row.kind in LONG:
-        out["peak_no_battery_w"] = row.peak_no_battery_w
-        out["peak_no_solar_w"] = row.peak_no_solar_w
+    out["peak_no_battery_w"] = row.peak_no_battery_w
+    out["peak_no_solar_w"] = row.peak_no_solar_w
     if row.kind == "1mo":
         out["billed_no_battery_w"] = billed(row.peak_no_battery_w)
         out["billed_no_solar_w"] = billed(row.peak_no_solar_w)
@@ -95,8 +105,16 @@ def savings_fields(row: SavingsRow) -> Fields:
 
 def point(measurement: str, kind: str, start: int, fields: Fields, installation: str
           ) -> Point | None:
-    return Point.make(measurement, {"installation": installation, "period": kind}, fields,
-                      start)
+    """The period's Point. A year is ~80,000 of them, so the tags (the installation name was
+    checked when the config was read; `period` is one of four words) are not checked again
+    per point, and the fields (floats by construction) are only filtered for None and NaN and
+    sorted, which is what `Point.make` would do with them."""
+    values = [(k, v) for k, v in fields.items() if v is not None and isfinite(v)]
+    values.sort()
+    if not values:
+        return None
+    tags = (("installation", installation), ("period", kind))
+    return Point(measurement, tags, tuple(values), start)
 
 
 def _f(fields: Mapping[str, float | None], name: str) -> float:
