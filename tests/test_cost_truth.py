@@ -412,10 +412,35 @@ def test_the_23_hour_day_with_a_missing_hour_is_marked_missing_never_costed_as_0
     for key in (("1h", hole.start), ("1d", start), ("1mo", ts(2026, 3, 1))):
         assert rows[key]["missing"] == 1 and rows[key]["missing_quarters"] == 4, key
         assert rows[key]["total_eur"] is None, key
+    offtake_only_dynamic_is_missing_there_too(settings, day, hole)
     savings = ledger(influxd, influx_db, "ledger_savings")
     assert savings[("1d", start)]["missing"] == 1
     assert savings[("1d", start)].get("battery_eur") is None  # never 0
     report_shows_the_missing_hour(influxd, influx_db, tmp_path, rows, hole)
+
+
+def offtake_only_dynamic_is_missing_there_too(settings: Settings, day: date, hole: range
+                                              ) -> None:
+    """A contract whose only day-ahead component is the offtake (injection at a fixed price)
+    is missing in the same hour: computed by the cost command's builder, nothing written."""
+    from logger.app.cost_build import CostBuilder
+    from logger.app.ledger_job import make_reads
+    from logger.sink.influxql import InfluxQL
+
+    fixed_injection = {**DYNAMIC, "injection": {"kind": "single", "price_eur_kwh": 0.03}}
+    other = settings.model_copy(update={"tariff": Settings(tariff=[fixed_injection]).tariff})
+
+    async def go():
+        ql = InfluxQL(other.influx)
+        try:
+            builder = CostBuilder(other, make_reads(other, ql), lambda points: None, True)
+            return await builder.run(day, day)
+        finally:
+            await ql.close()
+
+    quarters = {r.start: r for r in asyncio.run(go()).rows if r.kind == "15m"}
+    assert [q for q, r in sorted(quarters.items()) if r.missing] == list(hole)
+    assert all(quarters[q].charges.total == 0.0 for q in hole)  # no charges: not costed
 
 
 def report_shows_the_missing_hour(influxd, db, tmp_path, rows, hole) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from harness import write_config
@@ -247,9 +247,13 @@ def test_the_service_job_fetches_tomorrow_once_published_and_backs_off_on_failur
         finally:
             await job.close()
             outbox.close()
-        return seen, lines, meta, [r["status"] for r in sim.entsoe_api.requests], delays
+        return seen, lines, meta, sim.entsoe_api.requests, delays
 
-    seen, lines, stats, statuses, delays = run_with_sim(body, noon)
+    seen, lines, stats, requests, delays = run_with_sim(body, noon)
+    statuses = [r["status"] for r in requests]
+    # Before publish_time only the recent days are asked for, not tomorrow.
+    assert requests[0]["periodEnd"] == datetime.fromtimestamp(
+        day_bounds(date(2026, 6, 1))[1], UTC).strftime("%Y%m%d%H%M")
     # Each fetch also asks for the hour before (its last price learns its successor): 30 May
     # 23:00-24:00 with the first, 1 June 23:00-24:00 (4 quarters) with the later ones.
     yesterday_today = len(truth(date(2026, 5, 31), date(2026, 6, 1))) + 4

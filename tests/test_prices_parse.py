@@ -108,6 +108,17 @@ def test_each_point_knows_the_next_price_even_across_the_resolution_switch():
     assert "next_price_eur_mwh" not in points[("PT15M", utc("2025-10-01T21:45"))]
 
 
+def test_the_last_hourly_price_before_quarter_hours_learns_the_first_quarter_as_next():
+    from logger.sources.prices.points import PricePoint
+
+    switch = utc("2025-09-30T22:00")  # local midnight of 1 October 2025
+    prices = [PricePoint(switch - 3600, 3600, 80.0), PricePoint(switch, 900, 81.25),
+              PricePoint(switch + 900, 900, 79.5)]
+    points = {p.time_s: p.field_dict for p in price_points(prices, "home", "10YBE----------2")}
+    assert points[switch - 3600] == {"price_eur_mwh": 80.0, "next_price_eur_mwh": 81.25}
+    assert points[switch]["next_price_eur_mwh"] == 79.5
+
+
 # -- the CSV importer --------------------------------------------------------------------------
 
 
