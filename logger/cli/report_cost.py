@@ -96,12 +96,12 @@ def _cells(v: dict[str, Any], period: str) -> list[str]:
     inject = v.get("injection_eur")
     cells = [f"{v.get('import_kwh') or 0:.1f}", f"{v.get('export_kwh') or 0:.1f}"]
     money = [v.get("energy_eur"), network]
-    if period == MONTH:
-        money.append(v.get("capacity_eur"))
-    if period != HOUR:
-        money.append(v.get("fixed_eur"))  # days and months
+    if period != HOUR:  # days and months: the fixed fees and the month's capacity tariff
+        money += [v.get("fixed_eur"), v.get("capacity_eur")]
     money += [v.get("vat_eur"), None if inject is None else -inject]
     cells += ["-" if missing else _eur(m) for m in money]
+    if period == DAY:
+        cells[5] = "" if v.get("capacity_eur") is None and not missing else cells[5]
     cells.append("price?" if missing else _eur(v.get("total_eur"), est))
     if period != MONTH:
         price = v.get("price_eur_mwh")
@@ -122,11 +122,10 @@ def render(console: Any, title: str, view: dict[str, Any]) -> int:
                       "recent days current).")
         return 0
     heads = ["in", "out", "energy", "grid"]
-    heads += ["capac."] if period == MONTH else []
-    heads += ["fixed"] if period != HOUR else []
+    heads += ["fixed", "capac."] if period != HOUR else []
     heads += ["VAT", "inject", "total"] + (["€/MWh"] if period != MONTH else [])
-    table = Table(title=f"Cost {title}: EUR (grid: fees and levies); in/out: kWh imported "
-                  "and exported; ~ estimated",
+    table = Table(title=f"Cost {title}: EUR (grid: fees and levies; inject: what export "
+                  "earned, as -); in/out: kWh imported and exported; ~ estimated",
                   show_footer=whole is not None, box=box.SIMPLE_HEAD, show_edge=False,
                   padding=(0, 0))  # the box's column divider is the space: fits 80 columns
     footer = _cells(whole, period) if whole is not None else [""] * len(heads)
@@ -144,10 +143,9 @@ def _notes(console: Any, view: dict[str, Any]) -> None:
     whole, saved = view["total"], view["savings"]
     for cap in view["capacity"]:
         if cap["mean_12m_w"] is not None and view["period"] == DAY and whole is not None:
-            console.print(f"Capacity tariff {cap['month'][:7]}: {_eur(whole.get('capacity_eur'))}"
-                          f" EUR + VAT in the total (12-month mean "
-                          f"{cap['mean_12m_w'] / 1000:.3f} kW; this month billed "
-                          f"{cap['billed_w'] / 1000:.3f} kW)")
+            console.print(f"Capacity tariff {cap['month'][:7]}: 12-month mean "
+                          f"{cap['mean_12m_w'] / 1000:.3f} kW (this month billed "
+                          f"{cap['billed_w'] / 1000:.3f} kW), in the month's total only")
     missing = [v for v in view["rows"] if v.get("missing")]
     if missing or (whole is not None and whole.get("missing")):
         quarters = sum(int(v.get("missing_quarters") or 0) for v in missing)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -55,9 +55,32 @@ def _require(model: BaseModel, kind: str, needed: tuple[str, ...], allowed: tupl
         raise ValueError(f"kind {kind!r} does not use {', '.join(extra)}")
 
 
-class Offtake(Part):
+class Rate(Part):
+    """What an offtake or injection price needs per `kind` (`NEEDED`), checked once for both."""
+
+    NEEDED: ClassVar[dict[str, tuple[str, ...]]] = {}
+    kind: str
+    basis: Literal["quarter_hour", "hourly_average"] = "quarter_hour"  # dynamic only
+
+    @model_validator(mode="after")
+    def _complete(self) -> Rate:
+        _require(self, self.kind, self.NEEDED[self.kind], ())
+        if self.kind != "dynamic" and "basis" in self.model_fields_set:
+            raise ValueError(f"kind {self.kind!r} does not use basis (a day-ahead option)")
+        return self
+
+    @property
+    def dynamic(self) -> bool:
+        return self.kind == "dynamic"
+
+
+class Offtake(Rate):
     """The supplier's price of imported energy, EUR per kWh excluding VAT."""
 
+    NEEDED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "single": ("price_eur_kwh",), "day_night": ("t1_eur_kwh", "t2_eur_kwh"),
+        "exclusive_night": ("t1_eur_kwh", "exclusive_night_eur_kwh"),
+        "dynamic": ("factor", "adder_eur_kwh")}
     kind: Literal["single", "day_night", "exclusive_night", "dynamic"]
     price_eur_kwh: NonNegative | None = None  # single
     t1_eur_kwh: NonNegative | None = None  # day_night, exclusive_night: the T1 (day) register
@@ -65,46 +88,20 @@ class Offtake(Part):
     exclusive_night_eur_kwh: NonNegative | None = None  # exclusive_night: the T2 register
     factor: float | None = Field(None, gt=0.0)  # dynamic: x the day-ahead price in EUR/kWh
     adder_eur_kwh: float | None = None  # dynamic: added per kWh (may be negative)
-    basis: Literal["quarter_hour", "hourly_average"] = "quarter_hour"
-
-    @model_validator(mode="after")
-    def _complete(self) -> Offtake:
-        needed = {"single": ("price_eur_kwh",), "day_night": ("t1_eur_kwh", "t2_eur_kwh"),
-                  "exclusive_night": ("t1_eur_kwh", "exclusive_night_eur_kwh"),
-                  "dynamic": ("factor", "adder_eur_kwh")}[self.kind]
-        _require(self, self.kind, needed, ())
-        if self.kind != "dynamic" and "basis" in self.model_fields_set:
-            raise ValueError(f"kind {self.kind!r} does not use basis (a day-ahead option)")
-        return self
-
-    @property
-    def dynamic(self) -> bool:
-        return self.kind == "dynamic"
 
 
-class Injection(Part):
+class Injection(Rate):
     """What exported energy earns, EUR per kWh (households pay no VAT on it)."""
 
+    NEEDED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "single": ("price_eur_kwh",), "day_night": ("t1_eur_kwh", "t2_eur_kwh"),
+        "dynamic": ("factor", "fee_eur_kwh")}
     kind: Literal["single", "day_night", "dynamic"]
     price_eur_kwh: float | None = None  # single (may be negative in some contracts)
     t1_eur_kwh: float | None = None
     t2_eur_kwh: float | None = None
     factor: float | None = Field(None, gt=0.0)  # dynamic: factor x day-ahead - fee_eur_kwh
     fee_eur_kwh: float | None = None
-    basis: Literal["quarter_hour", "hourly_average"] = "quarter_hour"
-
-    @model_validator(mode="after")
-    def _complete(self) -> Injection:
-        needed = {"single": ("price_eur_kwh",), "day_night": ("t1_eur_kwh", "t2_eur_kwh"),
-                  "dynamic": ("factor", "fee_eur_kwh")}[self.kind]
-        _require(self, self.kind, needed, ())
-        if self.kind != "dynamic" and "basis" in self.model_fields_set:
-            raise ValueError(f"kind {self.kind!r} does not use basis (a day-ahead option)")
-        return self
-
-    @property
-    def dynamic(self) -> bool:
-        return self.kind == "dynamic"
 
 
 class Band(Part):
