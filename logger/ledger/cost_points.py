@@ -44,12 +44,14 @@ def cost_fields(row: CostRow) -> Fields:
     missing = row.missing > 0
     out: Fields = {
         "import_kwh": row.import_wh / 1000, "export_kwh": row.export_wh / 1000,
-        "missing": 1.0 if missing else 0.0, "missing_quarters": float(row.missing),
-        "quarters": float(row.quarters), "estimated": 1.0 if row.estimated else 0.0,
+        "missing": 1.0 if missing else 0.0, "estimated": 1.0 if row.estimated else 0.0,
         "contract_from_s": None if row.contract_from is None else float(row.contract_from),
     }
-    if row.kind == "15m":
+    if row.kind == "15m":  # a quarter is one quarter, missing or not: no counts to write
         out["price_basis_s"] = float(row.basis_s)
+    else:
+        out["missing_quarters"] = float(row.missing)
+        out["quarters"] = float(row.quarters)
     if row.kind in LONG:
         out["days"] = float(row.days)
     if missing:
@@ -130,8 +132,8 @@ def cost_from_fields(kind: str, start: int, end: int, fields: Mapping[str, float
     row.charges = Charges(_f(fields, "energy_eur"), _f(fields, "grid_eur"),
                           _f(fields, "levies_eur"), _f(fields, "injection_eur"),
                           _f(fields, "fixed_eur"), 0.0, _f(fields, "vat_eur"))
-    row.missing = int(_f(fields, "missing_quarters"))
-    row.quarters = int(_f(fields, "quarters"))
+    row.missing = int(_f(fields, "missing_quarters") if kind != "15m" else _f(fields, "missing"))
+    row.quarters = int(_f(fields, "quarters")) if kind != "15m" else 1
     row.days = int(_f(fields, "days"))
     row.estimated = bool(_f(fields, "estimated"))
     contract = fields.get("contract_from_s")
