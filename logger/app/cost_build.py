@@ -66,7 +66,6 @@ class CostReport:
     points: int = 0  # points written (new or changed periods)
     written: dict[str, int] = field(default_factory=dict)  # "ledger_cost 15m" -> count
     rows: list[CostRow] = field(default_factory=list)  # kept only when asked (tests)
-    savings: list[SavingsRow] = field(default_factory=list)
 
 
 def same(a: float | None, b: float | None) -> bool:

@@ -58,7 +58,8 @@ def _hour_price(seed: int, hour_start: int) -> float:
 
 
 def prices_of_day(seed: int, day: date) -> list[tuple[int, int, float]]:
-    """(start, resolution_s, EUR/MWh) of every period of one Belgian delivery day."""
+    """(start, resolution_s, EUR/MWh) of every period of one Belgian delivery day (what the
+    fake platform serves, and the tests' oracle)."""
     start, end = day_bounds(day)
     step = resolution_of(day)
     out: list[tuple[int, int, float]] = []
@@ -71,15 +72,6 @@ def prices_of_day(seed: int, day: date) -> list[tuple[int, int, float]]:
                 price += 14 * (unit_noise(seed, _CH_QUARTER, t // 900) - 0.5)
         out.append((t, step, round(price, 2)))
     return out
-
-
-def price_at(seed: int, t: int) -> tuple[int, float]:
-    """(resolution_s, EUR/MWh) of the period containing instant `t`: the tests' oracle."""
-    day = datetime.fromtimestamp(t, BRUSSELS).date()
-    for start, step, price in prices_of_day(seed, day):
-        if start <= t < start + step:
-            return step, price
-    raise AssertionError("unreachable: a day's periods cover it")
 
 
 def _z(epoch: int) -> str:
