@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from logger.cli.demo_history import replay
+from logger.sources.power_flow import power_flow_point
 from logger.testbed.simulator.model import HouseModel, InstallationFeatures
 
 INSTALLATION = "test"
@@ -34,20 +35,29 @@ class History:
     lines: list[str] = field(default_factory=list)
     truth: dict[int, Registers] = field(default_factory=dict)  # at each quarter boundary
     inverter_id: str = ""
+    # (t, grid_w, battery_w, solar_w, car_w) of every step, when asked (`power_flow`)
+    flows: list[tuple[int, int, int, int, int]] = field(default_factory=list)
 
 
 def simulate(start: datetime, end: datetime, step: int = 60, seed: int = 3,
              features: InstallationFeatures | None = None, local_meter: bool = False,
-             installation: str = INSTALLATION) -> History:
+             installation: str = INSTALLATION, power_flow: bool = False) -> History:
     """Every `step` seconds a telegram and an inverter/battery poll; truth every 900 s.
 
     `local_meter`: the local API's `meter` instead of the telegram (float32 registers, as the
-    box serves them, through the product's parser)."""
+    box serves them, through the product's parser). `power_flow`: a `power_flow` point
+    (source=local) at every step too, from the model's powers, kept in `flows` as well."""
     features = features or InstallationFeatures(charger=True)
     history = History(inverter_id=HouseModel(seed, features, start).inverter_id)
     for snap, printer, points in replay(start, end, step, seed, features, installation,
                                         local_meter):
         history.lines += [p.to_line() for p in points]
+        if power_flow:
+            history.flows.append((snap.t, snap.grid_w, snap.battery_w, snap.pv_w, snap.car_w))
+            flow = power_flow_point(installation, snap.t, "local", snap.grid_w, snap.pv_w,
+                                    snap.battery_w, snap.car_w)
+            if flow is not None:
+                history.lines.append(flow.to_line())
         if snap.t % 900 == 0:
             gas = printer.gas
             history.truth[snap.t] = Registers(

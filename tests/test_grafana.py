@@ -14,7 +14,9 @@ against it with Grafana's variables substituted (the panel's own relative time, 
 for that range, `$ledger_rp`), so a schema change that breaks a panel fails here. A new
 dashboard is picked up by its file alone; the data it needs is one more step in `recorded` (the
 run must cover every measurement docs/schema.md documents, which
-`test_the_run_covers_every_documented_measurement` checks).
+`test_the_run_covers_every_documented_measurement` checks). The cost boards' data: day-ahead
+prices fetched by `python -m logger prices fetch` from the simulator's fake Transparency Platform
+(the history's days to tomorrow) and `python -m logger cost` over the history.
 """
 
 from __future__ import annotations
@@ -183,6 +185,22 @@ def load_history(influxd: InfluxServer, db: str, days: tuple[date, date], tmp: P
                 history, range(first, end_t, 3600), "7FLO0000000012"))]
 
 
+# The service's own price and cost jobs stay off here ([prices] enabled = false, the ledger job
+# off): the commands build what the boards read.
+PRICES_AND_TARIFF = """[prices]
+url = "{url}"
+token = "sim-entsoe-token"
+[[tariff]]
+valid_from = 2020-01-01
+capacity_eur_kw_year = 49.40
+data_management_eur_year = 17.85
+levies_eur_kwh = 0.064331
+offtake = {{kind = "dynamic", factor = 1.039, adder_eur_kwh = 0.008702}}
+injection = {{kind = "dynamic", factor = 1.0, fee_eur_kwh = 0.013135}}
+grid = {{distribution_eur_kwh = 0.050503}}
+"""
+
+
 def cli(*args: str) -> str:
     done = subprocess.run([sys.executable, "-m", "logger", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
@@ -228,11 +246,20 @@ def recorded(influxd: InfluxServer, shared_mosquitto: MosquittoServer,
         # quarters across the gap (right, but not this test's subject, and racing the scrape).
         "ledger": {"enabled": False},
     }, installation=INSTALLATION)
+    config.write_text(config.read_text() + PRICES_AND_TARIFF.format(url=f"{sim.url}/entsoe/api"))
     days = history_days(time.time())
     exports = load_history(influxd, db, days, tmp)
     cli("import-fluvius", "-c", str(config), *map(str, exports))  # ledger_fluvius, compared
     ledger_output = cli("ledger", "-c", str(config), "--since", days[0].isoformat(),
                         "--until", days[1].isoformat())
+    # Day-ahead prices from the simulator's Transparency Platform, from the history's first day
+    # to tomorrow (the "Now" board's price now and next), and the cost ledger of the history.
+    tomorrow = datetime.now(BRUSSELS).date() + timedelta(days=1)
+    cli("prices", "-c", str(config), "fetch", "--since", days[0].isoformat(),
+        "--until", tomorrow.isoformat())
+    cost_output = cli("cost", "-c", str(config), "--since", days[0].isoformat(),
+                      "--until", days[1].isoformat())
+    assert "have no day-ahead price" not in cost_output, cost_output
     logger = Process(["run", "-c", str(config)], tmp / "logger.log")
     base = f"http://127.0.0.1:{http_port}"
     try:
@@ -295,7 +322,8 @@ def test_provisioning_files_point_at_one_influxql_datasource_and_the_dashboards(
 
 def test_every_dashboard_has_its_variables_and_raw_influxql_on_the_chosen_datasource():
     found = boards()
-    assert set(found) == {"now.json", "logger-health.json", "energy.json", "capacity-tariff.json"}
+    assert set(found) == {"now.json", "logger-health.json", "energy.json", "capacity-tariff.json",
+                          "cost.json"}
     assert not (ROOT / "grafana" / "drafts").exists()
     assert len({b["uid"] for b in found.values()}) == len(found)
     for name, board in found.items():

@@ -17,6 +17,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from logger.app import mqtt_state
+from logger.app.cost_keys import metric_values
 from logger.app.snapshot import Snapshot
 from logger.core.version import __version__
 
@@ -58,6 +59,9 @@ class SnapshotCollector(Collector):
         for name in sorted(snap.features_off):
             off.add_metric([name], 1)
         yield off
+        for name, (text, value) in metric_values(snap.meta, snap.counters, snap.at).items():
+            family = _counter if name.endswith("_total") else _gauge
+            yield family(name.removesuffix("_total"), text, value)  # prices and cost
         warnings = GaugeMetricFamily(f"{NAMESPACE}_warning",
                                      "1 for each warning that holds (see `status`)",
                                      labels=["kind"])

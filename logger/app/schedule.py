@@ -61,5 +61,6 @@ def start_scheduler(service: Any) -> AsyncIOScheduler:
             max_instances=1, coalesce=True, misfire_grace_time=int(interval),
             next_run_time=datetime.now(UTC) + timedelta(seconds=LEDGER_FIRST_DELAY),
         )
+    service.costs.schedule(scheduler, LEDGER_FIRST_DELAY)  # prices and cost (cost_jobs.py)
     scheduler.start()
     return scheduler

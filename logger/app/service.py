@@ -26,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from logger.app import facts, snapshot
 from logger.app.alerts import clear_stale
 from logger.app.clock import make_clock_trust
+from logger.app.cost_jobs import CostJobs
 from logger.app.delivery import Delivery, DrainReport, open_outbox
 from logger.app.features import Features
 from logger.app.health_points import health_point
@@ -97,6 +98,8 @@ class Service:
         if settings.ledger.enabled and settings.influx.configured:
             self.ledger = LedgerJob(settings, self.outbox, self.problems)
         self.mqtt = mqtt_output(settings, self)  # [mqtt] to Home Assistant (mqtt_job.py) or None
+        self.costs = CostJobs.create(settings, self.outbox, self.problems, bool(self.ledger),
+                                     self.ledger_writable)
         self.scheduler: AsyncIOScheduler | None = None
         self._last_poll_start = -math.inf  # monotonic
         self.jobs: SchedulerJobs | None = None  # set with the scheduler
@@ -204,12 +207,16 @@ class Service:
         if written:
             log.debug("committed %d points to the outbox", written)
 
+    def ledger_writable(self) -> bool:
+        """Whether ledger points (energy, cost) may be computed now: migrated, not stopping,
+        and the ledger's place takes writes (logger/app/ledger_target.py)."""
+        return (self.sink.ready and not self._stopping.is_set()
+                and (self.ledger_target is None or self.ledger_target.problem is None))
+
     async def update_ledger(self) -> None:
         """One ledger update, once the migrations made its retention policy/bucket and while
         that place takes writes (logger/app/ledger_target.py: else the ledger is off)."""
-        if self.ledger is None or self._stopping.is_set() or not self.sink.ready:
-            return
-        if self.ledger_target is not None and self.ledger_target.problem is not None:
+        if self.ledger is None or not self.ledger_writable():
             return
         budget = self.settings.ledger.interval * 0.9
         try:
@@ -380,6 +387,7 @@ class Service:
             await self.http.stop()
         if self.ledger is not None:
             await self.ledger.close()
+        await self.costs.close()
         self.left_in_outbox = self.outbox.depth()
         facts.record_stop(self.outbox)
         self.outbox.close()

@@ -76,7 +76,13 @@ COMMANDS = (
             "where it has", "add_arguments"),
     Command("report", "report", "run",
             "print energy per hour, day or month, the capacity-tariff peak and KPIs from the "
-            "ledger", "add_arguments"),
+            "ledger (`--cost`: what it cost and saved, in EUR)", "add_arguments"),
+    Command("prices", "prices", "run",
+            "day-ahead prices into InfluxDB: `prices fetch --since D --until D` (ENTSO-E) or "
+            "`prices import FILE` (CSV)", "add_arguments"),
+    Command("cost", "cost", "run",
+            "cost existing history from the ledger, the day-ahead prices and [[tariff]] "
+            "(the service keeps the recent days current)", "add_arguments"),
     Command("simulate", "simulate", "run", "serve a simulated Jullix box on loopback",
             "add_arguments", config=False),
     Command("demo", "demo", "run", "start the simulator and the logger, then show what was logged "

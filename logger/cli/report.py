@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print the ledger as JSON instead: one object per period with "
                         "every ledger field, units in the names (docs/report-json.md)")
+    parser.add_argument("--cost", action="store_true", help="what it cost in EUR (and what the "
+                        "battery and the sun saved), from the cost ledger (logger/cli/report_cost)")
 
 
 class Window:
@@ -105,8 +107,18 @@ def run(args: argparse.Namespace) -> int:
         print("the report reads the ledger from InfluxDB: [influx] url is empty",
               file=sys.stderr)
         return EXIT_FAILED
-    from logger.cli import report_fluvius
+    from logger.cli import report_cost, report_fluvius
 
+    costs = None
+    if args.cost or args.json:  # the JSON view carries the cost of each period when there is one
+        try:
+            costs = asyncio.run(report_cost.cost_view(settings, view.start, view.end,
+                                                      view.period, view.total))
+        except QueryError as exc:
+            print(f"report failed: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    if args.cost and not args.json:
+        return report_cost.render(Console(width=80), view.title, costs)
     try:
         ledger = asyncio.run(fetch(settings, view.start, view.end, view.period, view.total,
                                    view.ends()))
@@ -122,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
         from logger.cli.report_json import document
 
         json.dump(document(settings.installation, view.view, view.title, view.start,
-                           view.end, ledger), sys.stdout, indent=1, ensure_ascii=False)
+                           view.end, ledger, report_cost.json_decorator(costs)),
+                  sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
     console = Console()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from logger.app.alerts import active_warnings
+from logger.app.cost_keys import status_lines as cost_status_lines
 from logger.app.fluvius_notes import fluvius_warnings
 from logger.cli import status_parts as part
 from logger.cli.common import command_prefix, config_line, config_notes, settings_from
@@ -120,6 +121,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
         part.print_p1(meta, stats.counters, out)
     part.print_mqtt(settings, meta, stats.counters, out)
     part.print_ledger(meta, stats.counters, out)
+    out.writelines(cost_status_lines(meta, stats.counters))  # day-ahead prices, the cost ledger
     part.print_backfill_gaps(settings, out)
     part.print_samples(meta, out)
     part.print_counters(stats.counters, out)

@@ -6,6 +6,7 @@ from logger.config.fluvius import FluviusSettings
 from logger.config.loading import ConfigError, load_settings, redacted_dump
 from logger.config.mqtt import MqttSettings
 from logger.config.paths import config_candidates, default_state_dir, resolve_config_path
+from logger.config.prices import PricesSettings
 from logger.config.settings import (
     BackfillSettings,
     CloudSettings,
@@ -34,6 +35,7 @@ __all__ = [
     "MqttSettings",
     "OutboxSettings",
     "P1Settings",
+    "PricesSettings",
     "Settings",
     "config_candidates",
     "default_state_dir",

@@ -18,6 +18,7 @@ CREDENTIAL_FIELDS = {
     "influx_password": ("influx", "password"),
     "cloud_token": ("cloud", "token"),
     "mqtt_password": ("mqtt", "password"),
+    "entsoe_token": ("prices", "token"),
 }
 
 

@@ -24,6 +24,8 @@ class ConfigError(Exception):
 def _location(loc: tuple[Any, ...]) -> str:
     # repr() for a key with a newline or other control character: the message stays one line.
     parts = [str(p) if str(p).isprintable() else repr(str(p)) for p in loc]
+    if len(parts) >= 2 and isinstance(loc[1], int):  # an array of tables: [[tariff]] #1 ...
+        return " ".join([f"[[{parts[0]}]] #{loc[1] + 1}", ".".join(parts[2:])]).strip()
     if len(parts) >= 2:
         return f"[{parts[0]}] {'.'.join(parts[1:])}"
     return parts[0] if parts else "(top level)"
@@ -45,7 +47,7 @@ def _explain(error: dict[str, Any], toml_data: dict[str, Any], source: str) -> s
     if not loc:  # a rule across sections: it names its keys; the input is the whole file
         return f"{where}: {message}"
     value = error.get("input")
-    shown = "" if _is_secret(loc) else f" (got {value!r})"
+    shown = "" if _is_secret(loc) or isinstance(value, list | dict) else f" (got {value!r})"
     return f"{where}: {_location(loc)}: {message}{shown}"
 
 

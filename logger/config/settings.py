@@ -29,6 +29,8 @@ from logger.config.fields import Bool
 from logger.config.fluvius import FluviusSettings
 from logger.config.mqtt import MqttSettings
 from logger.config.paths import default_state_dir
+from logger.config.prices import PricesSettings
+from logger.config.tariff import Contracts
 from logger.core.durations import normalise_retention
 from logger.core.point import tag_problem
 from logger.core.urls import has_user_info, plain_http_to_remote, redact_url
@@ -256,6 +258,8 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)  # logger/config/mqtt.py
     log: LogSettings = Field(default_factory=LogSettings)
+    prices: PricesSettings = Field(default_factory=PricesSettings)
+    tariff: Contracts = Field(default_factory=list)  # [[tariff]]: logger/config/tariff.py
 
     @model_validator(mode="after")
     def _across_sections(self) -> Settings:

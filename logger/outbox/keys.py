@@ -160,3 +160,14 @@ MQTT_SENT = "mqtt_sent"  # counter: messages the broker acknowledged
 MQTT_DROPPED = "mqtt_dropped"  # counter: source values never sent (replaced while waiting, ...)
 MQTT_RECONNECTS = "mqtt_reconnects"  # counter: connections made again after a loss
 MQTT_OFFERED = "mqtt_offered"  # counter: source values that went into the queue
+
+# -- day-ahead prices and the cost ledger (logger/app/prices_job.py, cost_job.py) ---------------
+
+PRICES_LAST_FETCH = "prices.last_fetch"  # ISO time of the last fetch and what it brought
+PRICES_LAST_ERROR = "prices.last_error"  # why the last fetch failed ("" when it worked)
+PRICES_NEWEST = "prices.newest_end"  # epoch s: the end of the newest known price
+COST_LAST_RUN = "cost.last_run"  # ISO time of the last cost update and what it did
+COST_LAST_ERROR = "cost.last_error"  # why the last cost update failed ("" when it worked)
+COST_MISSING = "cost.missing_quarters"  # recent quarter-hours without a day-ahead price
+PRICES_FAILED = "prices_fetch_failed"  # counter
+COST_FAILED = "cost_update_failed"  # counter

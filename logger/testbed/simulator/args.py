@@ -121,6 +121,9 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--p1-port", type=_port, default=0, help="P1 telegram stream port (default 0 = a free port)"
     )
     add_cloud_arguments(parser)
+    g.add_argument("--entsoe-token", default="sim-entsoe-token",
+                   help="security token of the fake ENTSO-E Transparency Platform at "
+                   "/entsoe/api (default sim-entsoe-token)")
     f = parser.add_argument_group("faults")
     f.add_argument("--delay", type=_non_negative, default=0.0, help="seconds added to answers")
     f.add_argument(
@@ -181,6 +184,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         faults=faults,
         cloud=cloud_config_from_args(args),
         p1_port=args.p1_port,
+        entsoe_token=args.entsoe_token,
         p1_faults=P1FaultSettings(
             corrupt_rate=args.p1_corrupt_rate,
             bad_crc_field_rate=args.p1_bad_crc_field_rate,
@@ -212,7 +216,8 @@ async def serve_forever(config: SimulatorConfig) -> None:
             f"jullix simulator: local API {sim.local_url}/api/ems/ "
             f"(control {sim.local_url}/_sim/; seed {config.seed}, speed {config.speed:g}, "
             f"start {sim.clock.now().astimezone(BRUSSELS).isoformat(timespec='seconds')}, "
-            f"devices {devices}); P1 stream tcp://{sim.p1_address[0]}:{sim.p1_port}",
+            f"devices {devices}); P1 stream tcp://{sim.p1_address[0]}:{sim.p1_port}; "
+            f"day-ahead prices {sim.entsoe_url}",
             flush=True,
         )
         await stop.wait()

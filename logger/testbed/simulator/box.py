@@ -1,5 +1,6 @@
 """The simulated box: one `HouseModel` driven by one `SimClock`, served by the local API, the
-P1 stream, the cloud API and the `/_sim/` control endpoints, which all read the same state."""
+P1 stream, the cloud API and the `/_sim/` control endpoints, which all read the same state; and,
+on the same port, a fake ENTSO-E Transparency Platform (`/entsoe/api`, day-ahead prices)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from .cloud_api import PREFIX as CLOUD_PREFIX
 from .cloud_api import CloudApi, CloudSimConfig
 from .control import PREFIX as CONTROL_PREFIX
 from .control import ControlApi
+from .entsoe_api import PREFIX as ENTSOE_PREFIX
+from .entsoe_api import EntsoeApi
 from .faults import Faults, FaultSettings
 from .httpserver import HttpServer, Request, Response
 from .local_api import ABSENT_STYLES, AbsentStyle, LocalApi, ServedReading
@@ -42,6 +45,7 @@ class SimulatorConfig:
     cloud: CloudSimConfig = field(default_factory=CloudSimConfig)  # served under /api/v1/
     p1_port: int = 0  # P1 telegram stream (TCP); 0 = a free port
     p1_faults: P1FaultSettings = field(default_factory=P1FaultSettings)
+    entsoe_token: str = "sim-entsoe-token"  # the fake Transparency Platform's security token
 
     def __post_init__(self) -> None:
         self.devices = frozenset(self.devices)
@@ -84,6 +88,7 @@ class Simulator:
         self.local_api = LocalApi(self.model, self.snapshot, self.faults, self.config.absent_style)
         self.control_api = ControlApi(self)
         self.cloud_api = CloudApi(self, self.config.cloud)
+        self.entsoe_api = EntsoeApi(self.clock, self.config.seed, self.config.entsoe_token)
         self.p1_stream = P1Stream(self.model, self.clock, self.config.seed, self.config.p1_faults)
         self._local_server: HttpServer | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -148,9 +153,16 @@ class Simulator:
         """Base URL of the simulated platform API (same port as the local API, /api/v1)."""
         return self.local_url + CLOUD_PREFIX.rstrip("/")
 
+    @property
+    def entsoe_url(self) -> str:
+        """The fake Transparency Platform's API URL (same port as the local API)."""
+        return self.local_url + ENTSOE_PREFIX
+
     async def _handle_local(self, request: Request) -> Response | None:
         if request.path.startswith(CONTROL_PREFIX):
             return await self.control_api.handle(request)
+        if request.path == ENTSOE_PREFIX:
+            return await self.entsoe_api.handle(request)
         if request.path.startswith(CLOUD_PREFIX):
             return await self.cloud_api.handle(request)
         return await self.local_api.handle(request)

@@ -13,6 +13,8 @@ the simulated clock, all over plain HTTP on the same port as the local API.
   GET  /_sim/cloud    cloud API faults and every cloud request answered: {"faults", "requests"}
   POST /_sim/cloud    cloud faults (see cloud_api.CloudFaults): {"status": 429, "count": 1,
                       "retry_after": "2"}, {"revoked": true}, {"shape": ...}, {"reset": true}
+  GET  /_sim/entsoe   the fake Transparency Platform's faults and requests (entsoe_api.py)
+  POST /_sim/entsoe   its faults: {"status": 503, "count": 1}, {"missing_days": [...]}, ...
   GET  /_sim/clock    {"utc", "local", "speed"}
   POST /_sim/clock    {"jump_seconds": s} | {"set": iso-datetime} | {"speed": x}; forward only
 """
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 
 from .clock import SimClock
 from .cloud_api import CloudApi
+from .entsoe_api import EntsoeApi
 from .faults import Faults
 from .httpserver import Request, Response
 from .local_api import ServedReading
@@ -38,6 +41,7 @@ class Box(Protocol):
     clock: SimClock
     faults: Faults
     cloud_api: CloudApi
+    entsoe_api: EntsoeApi
     p1_stream: P1Stream
 
     @property
@@ -94,6 +98,11 @@ class ControlApi:
             except (ValueError, TypeError) as exc:
                 return _error(400, str(exc))
             return _json(answer)
+        if name == "entsoe":
+            try:
+                return _json(self.sim.entsoe_api.control(method, body))
+            except (ValueError, TypeError) as exc:
+                return _error(400, str(exc))
         if name == "served" and method == "GET":
             return _json([r.to_dict() for r in self.sim.served_meter_readings])
         if name == "state" and method == "GET":
