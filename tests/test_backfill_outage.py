@@ -87,7 +87,7 @@ def test_the_scheduled_job_lets_a_failing_gap_wait_and_status_says_until_when(
             out = io.StringIO()
             print_status(world.settings, out)
             text = out.getvalue()
-            assert "1 gaps wait for another try" in text, text
+            assert "1 gap waits for another try" in text, text
             assert "failed 1x" in text and "HTTP 503" in text and "(in " in text
 
             world.sim.cloud_api.faults.update({"reset": True})

@@ -122,8 +122,11 @@ def test_status_shows_the_ledger_and_warns_about_a_peak_the_meter_disagrees_with
     outbox.count(keys.LEDGER_COUNTER_RESET, 2)
     outbox.close()
     out = io.StringIO()
-    print_status(Settings(outbox={"path": tmp_path / "outbox.sqlite"}), out)
+    print_status(Settings(influx={"url": "http://127.0.0.1:9"},
+                          outbox={"path": tmp_path / "outbox.sqlite"}), out)
     text = out.getvalue()
-    assert "ledger        last update 2026-11-26T12:00:00+00:00: 1 day(s), 120 points" in text
+    # The features block: the ledger on, its last update in Belgian time and what it did.
+    assert "  ledger      on: last update 2026-11-26 13:00" in text
+    assert ": 1 day(s), 120 points" in text
     assert "2 counter reset(s)/meter swap(s); newest: 2026-11-20 10:00" in text
     assert "WARNING     capacity peak disagrees with the meter's register (1x)" in text

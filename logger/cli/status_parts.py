@@ -21,7 +21,8 @@ COLUMN = 14  # "dead letter   " and friends: the values start here
 
 
 def line(out: TextIO, label: str, text: str, indent: int = 0) -> None:
-    out.write(f"{' ' * indent}{label:<{COLUMN - indent}}{text}\n")
+    """`label` in its column, then `text` (a label as wide as the column still gets a space)."""
+    out.write(f"{' ' * indent}{label:<{COLUMN - indent - 1}} {text}\n")
 
 
 def _epoch(meta: Mapping[str, str], key: str) -> int | None:
@@ -157,7 +158,8 @@ def print_backfill_gaps(settings: Settings, out: TextIO, shown: int = 10) -> Non
     failing = failing_gaps(path, settings.installation)
     if not failing:
         return
-    out.write(f"backfill      {plural(len(failing), 'gap')} wait for another try after "
+    verb = "waits" if len(failing) == 1 else "wait"
+    out.write(f"backfill      {plural(len(failing), 'gap')} {verb} for another try after "
               "failed fetches\n")
     for failure in failing[:shown]:
         retry = (moment_and_age(failure.next_try) if failure.next_try > time.time()

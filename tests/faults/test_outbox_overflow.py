@@ -97,7 +97,7 @@ def test_outbox_overflow_policy_and_counter(tmp_path, private_influxd, accountin
     result.assert_exact()  # nothing duplicated or unexpected; the missing are checked below
     assert missing, "the bound should have dropped meter points"
     assert dropped_counter == dropped_by_count
-    assert "overflow_dropped" in status
+    assert f"lost        overflow dropped {dropped_counter}" in status, status
     # Readings surely queued during the outage (served after it began), older than the first drop:
     older_queued = [t for t in order if outage_start + 1 <= t < missing[0]]
     assert all(t in stored for t in order if t < missing[0])
