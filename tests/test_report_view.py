@@ -137,6 +137,7 @@ def test_json_has_every_ledger_field_of_every_period_with_its_unit(tmp_path, inf
         for name, value in hours[h].items():
             expected = bool(value) if name == "estimated" else value
             assert period[name] == pytest.approx(expected), (h, name)
+        assert period["cost"] is None  # no contract, no cost ledger: said, not made up
     assert doc["total"]["import_kwh"] == pytest.approx(day["import_kwh"])
     assert doc["capacity_tariff"][0]["month"] == "2026-11"
 

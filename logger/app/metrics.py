@@ -184,6 +184,9 @@ class SnapshotCollector(Collector):
                        counters.get(mqtt_state.RECONNECTS, 0))
         yield _counter("mqtt_offered", "values for Home Assistant the publish rule let through",
                        counters.get(mqtt_state.OFFERED, 0))
+        yield _counter("mqtt_unconfirmed", "of the dropped, values on the wire when the link "
+                       "broke (the broker may have kept them)",
+                       counters.get(mqtt_state.UNCONFIRMED, 0))
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -158,7 +158,8 @@ class MqttJob:
         self.outbox.set_meta(mqtt_state.LAST_ERROR, status.last_error)
         self.outbox.set_meta(mqtt_state.WAITING, str(len(self.publisher.queue.waiting)))
         totals = {mqtt_state.SENT: status.sent, mqtt_state.DROPPED: counts.dropped,
-                  mqtt_state.RECONNECTS: status.reconnects, mqtt_state.OFFERED: counts.offered}
+                  mqtt_state.RECONNECTS: status.reconnects, mqtt_state.OFFERED: counts.offered,
+                  mqtt_state.UNCONFIRMED: counts.unconfirmed}
         for name, total in totals.items():
             if total > self._recorded[name]:
                 self.outbox.count(name, total - self._recorded[name])

@@ -133,9 +133,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         from logger.cli.report_json import document
 
-        json.dump(document(settings.installation, view.view, view.title, view.start,
-                           view.end, ledger, report_cost.json_decorator(costs)),
-                  sys.stdout, indent=1, ensure_ascii=False)
+        doc = document(settings.installation, view.view, view.title, view.start, view.end,
+                       ledger, report_cost.json_decorator(costs))
+        doc["units"]["cost"] = report_cost.JSON_UNIT
+        json.dump(doc, sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
     console = Console()

@@ -163,6 +163,10 @@ def _notes(console: Any, view: dict[str, Any]) -> None:
                       f"{saved['solar_injection_eur']:.2f})")
 
 
+JSON_UNIT = ("EUR: the period's `ledger_cost` fields as docs/schema.md names them; null where "
+             "the period has not been costed (no [[tariff]], no day-ahead price yet)")
+
+
 def json_decorator(view: dict[str, Any] | None) -> Callable[[dict[str, Any], Any], None]:
     """For `report --json` (logger/cli/report_json.py): each period object gets `cost`, its
     row of the cost ledger (fields in EUR as docs/schema.md names them), and the total the

@@ -158,6 +158,8 @@ MQTT_LAST_ERROR = "mqtt.last_error"  # why the last connection failed or ended
 MQTT_WAITING = "mqtt.waiting"  # values in the queue, one per entity at most
 MQTT_SENT = "mqtt_sent"  # counter: messages the broker acknowledged
 MQTT_DROPPED = "mqtt_dropped"  # counter: source values never sent (replaced while waiting, ...)
+MQTT_UNCONFIRMED = "mqtt_unconfirmed"  # counter: of the dropped, those on the wire when the link
+# broke (the broker may have kept them; the exact drop count lies between dropped - this and it)
 MQTT_RECONNECTS = "mqtt_reconnects"  # counter: connections made again after a loss
 MQTT_OFFERED = "mqtt_offered"  # counter: source values that went into the queue
 

@@ -198,14 +198,19 @@ def test_a_broker_that_comes_and_goes_costs_no_data(tmp_path, private_influxd, m
     accounting.add(f"mqtt offered={total_offered} delivered={total_delivered} dropped={dropped} "
                    f"logger: offered={counters.get('mqtt_offered')} "
                    f"dropped={counters.get('mqtt_dropped')} "
+                   f"unconfirmed={counters.get('mqtt_unconfirmed', 0)} "
                    f"reconnects={counters.get('mqtt_reconnects')} sent={counters.get('mqtt_sent')}")
     assert counters.get("mqtt_reconnects", 0) == 1
     assert dropped > 0  # the outage did cost values: the scenario tested something
     assert counters.get("mqtt_offered", 0) == total_offered
-    assert counters.get("mqtt_dropped", 0) == dropped
+    # Exact, but for a value on the wire when the broker went: the logger never heard its
+    # acknowledgement (dropped, and counted unconfirmed) though the broker may have kept it.
+    unsure = counters.get("mqtt_unconfirmed", 0)
+    assert unsure <= 2, unsure
+    assert counters.get("mqtt_dropped", 0) - unsure <= dropped <= counters.get("mqtt_dropped", 0)
     output = logger.output()
     assert output.count("MQTT: broker") == 1 and "MQTT: connected to" in output
     status = subprocess.run([sys.executable, "-m", "logger", "status", "-c", str(config)],
                             capture_output=True, text=True, timeout=60).stdout
-    assert f"{total_offered - total_delivered} values dropped" in status, status
+    assert f"{counters.get('mqtt_dropped', 0)} values dropped" in status, status
     assert "1 reconnects" in status and "stopped" in status, status

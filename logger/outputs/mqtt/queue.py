@@ -24,7 +24,10 @@ MAX_TOPICS = 2000  # entities; a real installation has about a hundred
 class Counts:
     offered: int = 0  # state values that passed the rule and went into the queue
     delivered: int = 0  # of those, sent (each once: a republish is not a second delivery)
-    dropped: int = 0  # of those, never sent: replaced while waiting, refused, or left at stop
+    dropped: int = 0  # of those, never confirmed sent: replaced while waiting, refused, or left
+    # at stop; `unconfirmed` of them were on the wire when the link broke (the broker may
+    # have kept them: a QoS 1 publish whose acknowledgement never came)
+    unconfirmed: int = 0
     refused_topics: int = 0  # values refused because the queue holds `max_topics` already
 
 
@@ -75,9 +78,11 @@ class StateQueue:
         self.counts.delivered += 1
 
     def failed(self, topic: str, payload: str) -> None:
-        """A value whose publish failed waits again, unless a newer one arrived meanwhile."""
+        """A value whose publish failed waits again, unless a newer one arrived meanwhile:
+        then it is dropped, and counted as unconfirmed too (it may have reached the broker)."""
         if topic in self.waiting:
             self.counts.dropped += 1
+            self.counts.unconfirmed += 1
         else:
             self.waiting = {topic: payload, **self.waiting}
 
