@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from logger.core.belgian_time import BRUSSELS, day_bounds
+from logger.cli.report_table import label
+from logger.core.belgian_time import BRUSSELS
 from logger.ledger.cost_points import COST, COST_FIELDS, SAVINGS, SAVINGS_FIELDS
 from logger.ledger.periods import DAY, HOUR, MONTH
 from logger.ledger.points import PEAK
@@ -79,15 +80,6 @@ def _eur(value: Any, estimated: bool = False) -> str:
     return f"{'~' if estimated else ''}{round(value, 2) + 0.0:.2f}"  # never "-0.00"
 
 
-def _label(t: int, period: str) -> str:
-    local = datetime.fromtimestamp(t, BRUSSELS)
-    if period == HOUR:
-        start, end = day_bounds(local.date())
-        return local.strftime("%H:%M %Z" if end - start != 86400 else "%H:%M")
-    if period == DAY:
-        return local.strftime("%a %d")
-    return local.strftime("%Y-%m")
-
 
 def _cells(v: dict[str, Any], period: str) -> list[str]:
     est = bool(v.get("estimated"))
@@ -134,7 +126,7 @@ def render(console: Any, title: str, view: dict[str, Any]) -> int:
     for head, foot in zip(heads, footer, strict=True):
         table.add_column(head, justify="right", footer=foot)
     for v in rows:
-        table.add_row(_label(v["time"], period), *_cells(v, period))
+        table.add_row(label(v["time"], period), *_cells(v, period))
     console.print(table)
     _notes(console, view)
     return 0
