@@ -297,4 +297,4 @@ def _ns(text: object) -> int:
     return seconds * 1_000_000_000 + int((frac or "0").ljust(9, "0")[:9])
 
 
-__all__ = ["ALL", "ORG", "CloudServerless", "OSS27"]
+__all__ = ["ALL", "ORG", "OSS27", "CloudServerless"]

@@ -89,7 +89,8 @@ class Core(FlavourProxy):
             if database in self.databases:
                 return None
             if self.database_limit and len(self.databases) >= self.database_limit:
-                return f"Adding a new database would exceed limit of {self.database_limit} databases"
+                return ("Adding a new database would exceed limit of "
+                        f"{self.database_limit} databases")
             self.databases[database] = retention_s
         self.ensure_upstream(*self.upstream_place(database), retention_s)
         return None
@@ -134,7 +135,7 @@ class Core(FlavourProxy):
         lines = request.body.decode("utf-8", "replace").splitlines()
         for number, (line, head) in enumerate(zip(lines, line_heads(request.body),
                                                   strict=False), start=1):
-            measurement, tags, fields, _ = head
+            _measurement, tags, fields, _ = head
             clash = set(tags) & set(fields)
             if clash:
                 rejected.append({"original_line": line[:200], "line_number": number,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flavour_proxy import FlavourProxy
-from flavour_v2 import ORG, CloudServerless, OSS27
+from flavour_v2 import ORG, OSS27, CloudServerless
 from flavour_v3 import Core, Enterprise
 from v2_proxy import V2Proxy
 
