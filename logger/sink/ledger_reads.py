@@ -5,9 +5,10 @@ paged by time so memory stays bounded whatever the history's length.
 The sink knows nothing of the ledger's rules: it answers plain questions (these fields of this
 measurement in this window, grouped by these tags) with plain rows.
 
-No query reaches further than the server allows (`logger.sink.windows`): pages and counts in
-windows (counts aligned to their buckets), the nearest points asked whole and split only where
-the server refuses, merged per series so the answer is the one the whole range would give.
+No query reaches further than the server allows (`logger.sink.windows`): pages and counts of
+the raw series in windows (counts aligned to their buckets); the nearest points, and the
+ledger's own measurements (a point per period: few files even on InfluxDB 3 Core), asked whole
+and split only where the server refuses, merged so the answer is the one the whole range gives.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ class LedgerReads:
                 f"WHERE {self._where(lo, hi, tags)}{self._group(group_by)}")
             return self._rows(series, group_by)
 
-        parts = await each_window(await self.ql.read_span(), start, end, read)
+        parts = await covering(await self.ql.read_span(), start, end, read)
         return sorted((row for part in parts for row in part), key=lambda r: r.time)
 
 

@@ -70,17 +70,19 @@ def split(start: int, end: int, span: int | None, align: int = 1, offset: int = 
 
 async def each_window(span: ReadSpan, start: int, end: int, read: Read[T], align: int = 1,
                       offset: int = 0) -> list[T]:
-    """`read(lo, hi)` for every window of [start, end), in time order."""
+    """`read(lo, hi)` for every window of [start, end), in time order; after a refusal the
+    rest of the range is cut at the narrower span."""
     results: list[T] = []
-    pending = split(start, end, span.seconds, align, offset)[::-1]
-    while pending:
-        lo, hi = pending.pop()
+    lo = start
+    while lo < end:
+        hi = split(lo, end, span.seconds, align, offset)[0][1]
         try:
             results.append(await read(lo, hi))
         except SpanRefused:
             if hi - lo <= align or not span.narrow(hi - lo):
                 raise
-            pending.extend(split(lo, hi, span.seconds, align, offset)[::-1])
+            continue
+        lo = hi
     return results
 
 
