@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from itertools import pairwise
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -47,7 +48,7 @@ def test_windows_cover_the_range_once_within_the_span_on_bucket_edges(start, end
                                                                         offset):
     windows = split(start, end, span, align, offset)
     assert windows[0][0] == start and windows[-1][1] == end
-    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in pairwise(windows))
     assert all(lo < hi and (span is None or hi - lo <= max(span, align)) for lo, hi in windows)
     assert all((hi - offset) % align == 0 for _, hi in windows[:-1])
 
@@ -127,7 +128,7 @@ def year_times() -> list[int]:
 
 
 def oracle(times: list[int]) -> list[tuple[int, int]]:
-    return [(a, b) for a, b in zip(times, times[1:], strict=False) if b - a > THRESHOLD]
+    return [(a, b) for a, b in pairwise(times) if b - a > THRESHOLD]
 
 
 @pytest.fixture(scope="module")
