@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from itertools import pairwise
 import uuid
 from datetime import datetime
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
