@@ -132,3 +132,32 @@ def test_a_write_only_token_logs_raw_data_and_the_ledger_says_why_not(tmp_path, 
         assert "may not manage the database" in why and "docs/influxdb.md" in why, why
     finally:
         flavour.stop()
+
+
+def test_core_past_its_five_databases_holds_the_lines_and_drops_none(tmp_path, influxd):
+    """Core allows 5 databases: the ledger's would be a sixth. Its lines are held (the place
+    is missing), never dead-lettered; the raw series go on."""
+    flavour = start("3 Core", influxd.url)
+    try:
+        db = f"l_{uuid.uuid4().hex[:8]}"
+        flavour.prepare(db)  # the raw database, as its first write or migration 0001 made it
+        for n in range(4):
+            flavour.proxy.create(f"{db}_other{n}")
+        settings = load_settings(config(tmp_path, flavour, db))
+
+        async def run():
+            writer = make_routed_writer(settings)
+            try:
+                return await writer.write([
+                    f"meter,installation=flav,meter_id=M power_import_w=1.0 {START}",
+                    f"ledger_energy,installation=flav,period=day import_kwh=1.0 {START}"])
+            finally:
+                await writer.close()
+
+        result = asyncio.run(run())
+    finally:
+        flavour.stop()
+    assert result.outcome is Outcome.PARTIAL, result
+    (raw_lines, raw), (ledger_lines, ledger) = result.parts
+    assert raw.outcome is Outcome.OK and ledger.outcome is Outcome.HOLD, result
+    assert "would exceed limit of 5 databases" in ledger.message
