@@ -158,6 +158,6 @@ def test_core_past_its_five_databases_holds_the_lines_and_drops_none(tmp_path, i
     finally:
         flavour.stop()
     assert result.outcome is Outcome.PARTIAL, result
-    (raw_lines, raw), (ledger_lines, ledger) = result.parts
+    (_, raw), (_, ledger) = result.parts
     assert raw.outcome is Outcome.OK and ledger.outcome is Outcome.HOLD, result
     assert "would exceed limit of 5 databases" in ledger.message
