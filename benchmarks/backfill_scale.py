@@ -15,12 +15,18 @@
    queries it sent are InfluxDB's own count (`/debug/vars`, httpd `queryReq`, before and after).
 3. The gaps it prints (edges to the second, `gap A .. B`) are compared with the holes written.
 
+With `--flavour "3 Core"` (or another name of tests/flavours.py) the dry run talks to that
+flavour's reproduction in front of the same influxd (issue 24: InfluxDB 3 Core's 432-file limit,
+the reads cut into windows of at most a day); the year's 10-minute blocks are registered with
+the reproduction's file model as written, one file each.
+
 Prints one JSON object. Targets for 366 days: every gap exact, peak RSS <= 80 MB, wall <= 120 s.
 With `--before DIR` the same dry run also runs from another checkout first (`python -m logger`
 imports the package from the working directory), on the same data in the same server.
 
     .venv/bin/python benchmarks/backfill_scale.py --days 30
     .venv/bin/python benchmarks/backfill_scale.py --days 366
+    .venv/bin/python benchmarks/backfill_scale.py --days 366 --flavour "3 Core"
     git archive 4526909 | tar -x -C /tmp/before   # the code before this change
     .venv/bin/python benchmarks/backfill_scale.py --days 30 --before /tmp/before
 """
@@ -108,6 +114,29 @@ def load(server: InfluxServer, start: int, end: int, removed: list[tuple[int, in
         return sum(pool.map(post, range(start, end, BATCH)))
 
 
+def occupied_blocks(start: int, end: int, removed: list[tuple[int, int]], block: int = 600
+                    ) -> list[int]:
+    """The 10-minute blocks that hold at least one of the loaded seconds."""
+    out, i = [], 0
+    for b in range(start // block, (end - 1) // block + 1):
+        lo, hi = max(start, b * block), min(end, (b + 1) * block)
+        while i < len(removed) and removed[i][1] <= lo:
+            i += 1
+        j, covered, t = i, True, lo
+        while t < hi:
+            if j < len(removed) and removed[j][0] <= t < removed[j][1]:
+                t = removed[j][1]
+                j += 1
+            elif j < len(removed) and removed[j][1] <= t:
+                j += 1
+            else:
+                covered = False
+                break
+        if not covered:
+            out.append(b)
+    return out
+
+
 def query_requests(server: InfluxServer) -> int:
     with urllib.request.urlopen(f"{server.url}/debug/vars", timeout=30) as response:
         stats = json.loads(response.read())
@@ -120,12 +149,20 @@ def stored(server: InfluxServer) -> int:
     return int(answer["results"][0]["series"][0]["values"][0][1])
 
 
-GAP_LINE = re.compile(r"^\s+gap (\S+ \S+) \.\. (\S+ \S+) \(")
+GAP_LINE = re.compile(r"^\s+gap (\S+ \S+ \S+) \.\. (\S+ \S+ \S+) \(")
 
 
 def printed_gaps(output: str) -> list[tuple[int, int]]:
+    """The gaps `backfill --dry-run` printed, in Belgian time with the zone's abbreviation
+    (`2026-10-25 02:30:00 CEST`: CEST is the first of the autumn's repeated hours)."""
     def epoch(text: str) -> int:
-        return int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S%z").timestamp())
+        moment, abbreviation = text.rsplit(" ", 1)
+        naive = datetime.strptime(moment, "%Y-%m-%d %H:%M:%S")
+        for fold in (0, 1):
+            local = naive.replace(tzinfo=ZONE, fold=fold)
+            if local.tzname() == abbreviation:
+                return int(local.timestamp())
+        raise ValueError(f"not a Belgian time: {text!r}")
 
     return [(epoch(m[1]), epoch(m[2])) for m in map(GAP_LINE.match, output.splitlines()) if m]
 
@@ -169,6 +206,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=366)
+    parser.add_argument("--flavour", default="1.6",
+                        help='the InfluxDB to read through, e.g. "3 Core" (tests/flavours.py)')
     parser.add_argument("--before", type=Path, metavar="DIR",
                         help="also run the same command from another checkout (e.g. the code "
                         "before this change, from `git archive`), on the same data")
@@ -186,10 +225,21 @@ def main() -> int:
         result["write_seconds"] = round(time.monotonic() - began, 1)
         result["points_loaded"] = written
         result["points_in_influxdb"] = stored(server)
+        import flavours  # tests/, on the path through _common
+
+        flavour = flavours.start(args.flavour, server.url)
+        if hasattr(flavour.proxy, "note_files"):
+            flavour.proxy.create("bench")
+            with flavour.proxy.lock:
+                flavour.proxy.files[("bench", "power_flow")] = dict.fromkeys(
+                    occupied_blocks(start, end, removed), 1)
+        elif flavour.proxy is not None:
+            flavour.prepare("bench")
+        result["flavour"] = args.flavour
         config = write_config(Path(tmp) / "config.toml", {
             "local": {"interval": 1.0},
             "backfill": {"lookback_days": min(366, args.days + 1)},
-            "influx": {"url": server.url, "database": "bench", "timeout": 30.0},
+            "influx": flavour.influx("bench", timeout=30.0),
             "outbox": {"path": str(Path(tmp) / "outbox.sqlite")},
         }, installation="bench")
         queries_before = query_requests(server)
@@ -214,8 +264,13 @@ def main() -> int:
             "gaps_exact": found == expected,
             "gaps_missing": [g for g in expected if g not in found][:5],
             "gaps_extra": [g for g in found if g not in expected][:5],
-            "summary": output.splitlines()[0],
+            "summary": next((line for line in output.splitlines()
+                             if line.startswith("gaps found")), output[:200]),
+            "refused_by_the_reproduction": getattr(flavour.proxy, "refusals", None),
         })
+        if found != expected:
+            result["output_tail"] = output[-2000:]
+        flavour.stop()
     emit(result)
     ok = result["gaps_exact"] and code == 0
     return 0 if ok else 1

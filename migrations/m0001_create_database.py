@@ -2,8 +2,9 @@
 
 API v1: `CREATE DATABASE` (InfluxDB 1.x). API v2: the bucket through influxdb-client's buckets
 API, created with `[influx] retention`; InfluxDB 1.8 has no buckets API (404), so there the
-database part of `db/rp` is created with InfluxQL; InfluxDB 3 creates a database on its first
-write, so nothing is done there.
+database part of `db/rp` is created with InfluxQL. InfluxDB 3 (Core, Enterprise): the database
+through `/api/v3/configure/database` with the retention (InfluxQL there has no CREATE); with a
+token that may not, the first write creates it (keeping data forever).
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ async def _create_database(ctx: MigrationContext, dry_run: bool, why: str = "") 
 
 async def apply(ctx: MigrationContext, dry_run: bool) -> list[str]:
     if ctx.server.is_v3:
-        return [
-            f"InfluxDB 3 creates database {ctx.database!r} on its first write; nothing to do"
-        ]
+        return await ctx.ensure_v3_database(dry_run)
     if ctx.api == "v1":
         return await _create_database(ctx, dry_run)
     try:

@@ -7,15 +7,21 @@ wanted duration, or CREATEd when missing (`autogen` then as DEFAULT). The logger
 not create a separate "jullix" policy as DEFAULT: data already in `autogen` would disappear from
 every query that does not name a policy, and dashboards rarely do.
 
-API v2 (InfluxDB 2.x, Cloud): the bucket's retention rule. InfluxDB 3: not managed here (no
-retention in its v1/v2 compatibility APIs); said so, nothing changed.
+API v2 (InfluxDB 2.x, Cloud): the bucket's retention rule. InfluxDB 3: the database's
+retention period through `/api/v3/configure/database` (3.2 and later; before, it is fixed at
+creation and that is said).
 """
 
 from __future__ import annotations
 
 from logger.core.durations import describe_seconds, go_duration_seconds
 from logger.sink.influxql import quote_ident
-from logger.sink.migration_context import BucketsApiMissing, MigrationContext, MigrationError
+from logger.sink.migration_context import (
+    BucketsApiMissing,
+    MigrationContext,
+    MigrationError,
+    keeps,
+)
 
 ID = "0002"
 DESCRIPTION = "set the retention"
@@ -24,10 +30,6 @@ DESCRIPTION = "set the retention"
 def settings_key(ctx: MigrationContext) -> str:
     """Applied again whenever `[influx] retention` changes."""
     return f"retention={ctx.retention}"
-
-
-def _keeps(seconds: int) -> str:
-    return "forever" if seconds == 0 else f"for {describe_seconds(seconds)}"
 
 
 async def _influxql_policy(ctx: MigrationContext, dry_run: bool) -> list[str]:
@@ -60,7 +62,7 @@ async def _influxql_policy(ctx: MigrationContext, dry_run: bool) -> list[str]:
         return [f"created {target} with duration {describe_seconds(want)}{default}"]
     have = go_duration_seconds(str(policies[rp].get("duration", "0s")))
     if have == want:
-        return [f"{target} already keeps data {_keeps(want)}"]
+        return [f"{target} already keeps data {keeps(want)}"]
     change = f"from {describe_seconds(have)} to {describe_seconds(want)}"
     if dry_run:
         return [f"would change {target} {change}"]
@@ -72,10 +74,7 @@ async def _influxql_policy(ctx: MigrationContext, dry_run: bool) -> list[str]:
 
 async def apply(ctx: MigrationContext, dry_run: bool) -> list[str]:
     if ctx.server.is_v3:
-        return [
-            "InfluxDB 3: retention is not managed through the v1/v2 APIs; nothing changed "
-            f"(wanted: {ctx.retention}; set it with InfluxDB 3's own tools if needed)"
-        ]
+        return await ctx.ensure_v3_database(dry_run)
     if ctx.api == "v1":
         return await _influxql_policy(ctx, dry_run)
     try:
@@ -91,7 +90,7 @@ async def apply(ctx: MigrationContext, dry_run: bool) -> list[str]:
             return [f"bucket {ctx.settings.bucket!r} would be created with this retention"]
         raise MigrationError(f"bucket {ctx.settings.bucket!r} does not exist")
     if bucket.retention_s == want:
-        return [f"bucket {bucket.name!r} already keeps data {_keeps(want)}"]
+        return [f"bucket {bucket.name!r} already keeps data {keeps(want)}"]
     change = f"from {describe_seconds(bucket.retention_s)} to {describe_seconds(want)}"
     if dry_run:
         return [f"would change bucket {bucket.name!r} retention {change}"]

@@ -5,16 +5,17 @@ API v1 (and API v2 against InfluxDB 1.8): the retention policy `[ledger] retenti
 (default `ledger`) on the database, created (never as DEFAULT: raw data keeps going where it
 went) or ALTERed to the wanted duration. API v2 (InfluxDB 2.x, Cloud): the bucket
 `<database>/<retention_policy>`, which the 2.x virtual DBRP mapping exposes to InfluxQL as that
-database and policy. InfluxDB 3: not managed here (said so, nothing changed).
+database and policy. InfluxDB 3: the database `<database>/<retention_policy>` (what a v1 `db` +
+`rp` and the bucket of that name both land in), with the ledger's retention.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from logger.sink.migration_context import BucketsApiMissing, MigrationContext
+from logger.sink.migration_context import BucketsApiMissing, MigrationContext, keeps
 
-from .m0002_retention_policy import _influxql_policy, _keeps
+from .m0002_retention_policy import _influxql_policy
 
 ID = "0003"
 DESCRIPTION = "a retention policy or bucket for the energy ledger"
@@ -40,10 +41,9 @@ async def apply(ctx: MigrationContext, dry_run: bool) -> list[str]:
     if ctx.ledger is None:
         return ["no ledger target given (an old caller): nothing changed; applied again once "
                 "the service or `jullix-logger migrate` gives it"]
-    if ctx.server.is_v3:
-        return ["InfluxDB 3: retention is not managed through the v1/v2 APIs; the ledger goes "
-                f"to {ctx.ledger.bucket!r}; nothing changed"]
     lctx = _ledger_ctx(ctx)
+    if ctx.server.is_v3:
+        return await lctx.ensure_v3_database(dry_run)
     if ctx.api == "v1":
         return await _influxql_policy(lctx, dry_run)
     try:
@@ -56,10 +56,10 @@ async def apply(ctx: MigrationContext, dry_run: bool) -> list[str]:
         if dry_run:
             return [f"would create bucket {name!r} with retention {lctx.retention}"]
         await lctx.create_bucket()
-        return [f"created bucket {name!r} keeping data {_keeps(lctx.retention_s)}"]
+        return [f"created bucket {name!r} keeping data {keeps(lctx.retention_s)}"]
     if bucket.retention_s == lctx.retention_s:
-        return [f"bucket {name!r} already keeps data {_keeps(lctx.retention_s)}"]
+        return [f"bucket {name!r} already keeps data {keeps(lctx.retention_s)}"]
     if dry_run:
-        return [f"would change bucket {name!r} to keep data {_keeps(lctx.retention_s)}"]
+        return [f"would change bucket {name!r} to keep data {keeps(lctx.retention_s)}"]
     await lctx.set_bucket_retention(bucket)
-    return [f"changed bucket {name!r} to keep data {_keeps(lctx.retention_s)}"]
+    return [f"changed bucket {name!r} to keep data {keeps(lctx.retention_s)}"]

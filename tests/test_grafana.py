@@ -306,18 +306,44 @@ def recorded(influxd: InfluxServer, shared_mosquitto: MosquittoServer,
 
 def test_provisioning_files_point_at_one_influxql_datasource_and_the_dashboards():
     sources = sorted((PROVISIONING / "datasources").glob("*.yaml"))
-    assert [p.name for p in sources] == ["jullix-influxdb-1x.yaml", "jullix-influxdb-2x-3x.yaml"]
+    assert [p.name for p in sources] == ["jullix-influxdb-1x.yaml", "jullix-influxdb-2x.yaml",
+                                         "jullix-influxdb-3x.yaml"]  # one per flavour family
     for path in sources:
         [source] = yaml.safe_load(path.read_text())["datasources"]
         assert (source["type"], source["uid"]) == ("influxdb", "jullix-influxdb"), path
         assert "version" not in source["jsonData"], "InfluxQL, not Flux or SQL"
         assert source["jsonData"]["dbName"] == "jullix"
-    v2 = yaml.safe_load(sources[1].read_text())["datasources"][0]
-    assert v2["jsonData"]["httpHeaderName1"] == "Authorization"
-    assert v2["secureJsonData"]["httpHeaderValue1"].startswith("Token ${")  # from the env
+    for path in sources[1:]:  # 2.x, Cloud and 3.x: a token, from Grafana's environment
+        token = yaml.safe_load(path.read_text())["datasources"][0]
+        assert token["jsonData"]["httpHeaderName1"] == "Authorization"
+        assert token["secureJsonData"]["httpHeaderValue1"].startswith("Token ${")
+    v3 = yaml.safe_load(sources[2].read_text())["datasources"][0]
+    assert v3["url"].endswith(":8181")  # InfluxDB 3's port; InfluxQL over its v1 /query
     [provider] = yaml.safe_load((PROVISIONING / "dashboards" / "jullix.yaml").read_text())[
         "providers"]
     assert provider["type"] == "file" and provider["options"]["path"]
+
+
+def test_panels_over_more_than_72_hours_say_what_influxdb_3_core_does_there():
+    """Core refuses a query needing more than 432 Parquet files (about 72 h of a table): every
+    panel whose range is longer says so, with the error it will show (issue 24)."""
+    def hours(text: str) -> float:
+        number, unit = re.fullmatch(r"(?:now-)?(\d+)([hdwMy])", text).groups()
+        return int(number) * {"h": 1, "d": 24, "w": 168, "M": 744, "y": 8784}[unit]
+
+    long = 0
+    for name, board in boards().items():
+        start = board["time"]["from"]
+        for panel in panels_of(board):
+            if not panel.get("targets"):
+                continue
+            span = panel.get("timeFrom") or start
+            if span.startswith("now/") or hours(span) <= 72:
+                continue
+            long += 1
+            assert "Query would scan 432 Parquet files" in panel.get("description", ""), (
+                name, panel["title"])
+    assert long >= 10
 
 
 def test_every_dashboard_has_its_variables_and_raw_influxql_on_the_chosen_datasource():

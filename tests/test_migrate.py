@@ -130,21 +130,21 @@ def test_migrate_on_an_empty_influxdb_dry_run_then_apply_then_nothing(
     assert "0001 created database 'energy'" in out
     assert "0002 changed retention policy 'autogen' on 'energy' from infinite to 52w" in out
     assert "0003 created retention policy 'ledger' on 'energy' with duration infinite" in out
-    assert "3 migration(s) applied, 0 already applied" in out
+    assert "4 migration(s) applied, 0 already applied" in out
     assert "energy" in server.databases()
     autogen = policies(server, "energy")["autogen"]
     assert autogen["duration"] == "8736h0m0s" and autogen["default"] is True
     ledger = policies(server, "energy")["ledger"]  # the ledger outlives the raw data
     assert ledger["duration"] == "0s" and ledger["default"] is False
     rows = record(server, "energy")
-    assert sorted(r["id"] for r in rows) == ["0001", "0002", "0003"]
+    assert sorted(r["id"] for r in rows) == ["0001", "0002", "0003", "0004"]
     assert all(r["version"] and r["applied_at_s"] > 1.6e9 for r in rows)
     assert {r["id"]: r["settings"] for r in rows}["0002"] == "retention=52w"
 
     assert main(["migrate", "-c", str(config)]) == 0  # a second run does nothing
     out = capsys.readouterr().out
-    assert "0 migration(s) applied, 3 already applied" in out
-    assert len(record(server, "energy")) == 3
+    assert "0 migration(s) applied, 4 already applied" in out
+    assert len(record(server, "energy")) == 4
     assert policies(server, "energy")["autogen"]["duration"] == "8736h0m0s"
 
 
@@ -163,7 +163,7 @@ def test_a_changed_retention_is_applied_again_and_dry_run_leaves_it(tmp_path, pr
     assert policies(server, "energy")["autogen"]["duration"] == "8736h0m0s"
     assert main(["migrate", "-c", str(config)]) == 0
     out = capsys.readouterr().out
-    assert "1 migration(s) applied, 2 already applied" in out
+    assert "1 migration(s) applied, 3 already applied" in out
     assert policies(server, "energy")["autogen"]["duration"] == "0s"
 
 
@@ -178,7 +178,7 @@ def test_a_configured_retention_policy_is_created_not_made_default(tmp_path, pri
     assert rps["jullix"]["duration"] == "720h0m0s" and rps["jullix"]["default"] is False
     assert rps["autogen"]["default"] is True  # dashboards querying without an rp keep working
     answer = server.query(f'SELECT * FROM "jullix"."{RECORD_MEASUREMENT}"', db="energy")
-    assert len(answer["results"][0]["series"][0]["values"]) == 3
+    assert len(answer["results"][0]["series"][0]["values"]) == 4
 
 
 @pytest.mark.integration
@@ -194,7 +194,7 @@ def test_api_v2_against_influxdb_1x_falls_back_to_influxql(tmp_path, private_inf
     assert "(no buckets API, InfluxDB 1.8: used InfluxQL)" in out.split("0002", 1)[1]
     assert policies(server, "energy")["autogen"]["duration"] == "672h0m0s"
     assert "0003 created retention policy 'ledger' on 'energy'" in out
-    assert sorted(r["id"] for r in record(server, "energy")) == ["0001", "0002", "0003"]
+    assert sorted(r["id"] for r in record(server, "energy")) == ["0001", "0002", "0003", "0004"]
 
 
 @pytest.mark.integration
@@ -278,7 +278,7 @@ def test_run_migrates_then_writes(tmp_path, private_influxd, caplog):
                               int(time.time()))])
     with caplog.at_level(logging.INFO):
         asyncio.run(service.run(duration=3.0))
-    assert "3 migration(s) applied" in caplog.text
+    assert "4 migration(s) applied" in caplog.text
     assert policies(server, "energy")["ledger"]["duration"] == "0s"  # the ledger's own place
     assert policies(server, "energy")["autogen"]["duration"] == "8736h0m0s"
     assert len(server.points("energy", "meter")) == 1

@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from logger.app.check_sources import CheckResult, check_cloud, check_local, check_p1, p1_wait
 from logger.config import Settings
 from logger.core.words import plural
 from logger.outbox import Outbox
-from logger.sink.flavour import api_problem
+from logger.sink.flavour import Flavour, api_problem
 from logger.sink.influxql import InfluxQL, QueryError
+from logger.sink.support import support_lines
+from logger.sink.targets import ledger_influx
 
 
 async def check_influx(settings: Settings) -> CheckResult:
@@ -39,21 +42,39 @@ async def _check_influx(settings: Settings) -> CheckResult:
         )
     reader = InfluxQL(influx)
     try:
-        version = await reader.ping()
-        problem = api_problem(version, influx.api)
+        flavour = await reader.flavour()
+        problem = api_problem(flavour, influx.api)
         if problem:
             return CheckResult("influx", False, f"{influx.display_url}: {problem}")
-        databases = await reader.query("SHOW DATABASES", database="")
-        names = {row[0] for series in databases for row in series.get("values") or []}
+        span = await reader.read_span()
+        notes = support_lines(flavour, influx, ledger_influx(settings), span.seconds)
+        databases: list[dict[str, Any]] | None
+        try:
+            databases = await reader.query("SHOW DATABASES", database="")
+        except QueryError as exc:  # a token that may write only may not list them
+            if "401" not in str(exc) and "403" not in str(exc):
+                raise
+            databases = None
+            notes.insert(0, f"this token may not list databases ({str(exc)[:120]}): "
+                         "whether the place exists shows at the first write")
+        names = None if databases is None else {
+            row[0] for series in databases for row in series.get("values") or []}
     except QueryError as exc:
         return CheckResult("influx", False, f"{influx.display_url} (API {influx.api}): {exc}")
     finally:
         await reader.close()
-    target = reader.database
-    where = f"{influx.display_url} (API {influx.api}): InfluxDB {version}"
+    result = _place_result(settings, flavour, reader.database, names)
+    result.notes.extend(notes)
+    return result
+
+
+def _place_result(settings: Settings, flavour: Flavour, target: str, names: set[str] | None
+                  ) -> CheckResult:
+    influx = settings.influx
+    where = f"{influx.display_url} (API {influx.api}): {flavour}"
     # InfluxDB 1.x lists every database (an empty list: there are none); through API v2 an
     # empty answer may only mean that no DBRP mapping is listed, so it proves nothing.
-    if (names or influx.api == "v1") and target not in names:
+    if names is not None and (names or influx.api == "v1") and target not in names:
         if influx.auto_migrate:
             return CheckResult("influx", True, f"{where}; database {target!r} does not exist "
                                "yet: `run` creates it at start ([influx] auto_migrate)")

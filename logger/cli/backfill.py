@@ -117,8 +117,16 @@ def _undo(settings: Settings, since: datetime, until: datetime, dry_run: bool) -
         print(f"backfill --undo failed: {exc}")
         return EXIT_FAILED
     if result.dry_run:
+        if result.refused:
+            print(f"dry run: {result.found} {what}; this server would remove none of them:")
+            print(f"  {result.refused}")
+            return EXIT_OK
         print(f"dry run: would remove {result.found} {what}; nothing removed")
         return EXIT_OK
+    if result.refused:
+        print(f"refused: nothing removed; would have removed {result.found} {what}")
+        print(f"  {result.refused}")
+        return EXIT_FAILED
     print(f"removed {result.found - result.left} {what}")
     if result.left:
         print(f"InfluxDB still holds {result.left} of them")

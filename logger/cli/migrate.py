@@ -45,7 +45,7 @@ async def _api_problem(settings: Settings) -> str | None:
 
     reader = InfluxQL(settings.influx)
     try:
-        return api_problem(await reader.ping(), settings.influx.api)
+        return api_problem(await reader.flavour(), settings.influx.api)
     except QueryError:
         return None  # unreachable: the migrations say so in their own words
     finally:

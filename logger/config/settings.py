@@ -31,7 +31,7 @@ from logger.config.mqtt import MqttSettings
 from logger.config.paths import default_state_dir
 from logger.config.prices import PricesSettings
 from logger.config.tariff import Contracts
-from logger.core.durations import normalise_retention
+from logger.core.durations import normalise_query_span, normalise_retention
 from logger.core.point import tag_problem
 from logger.core.urls import has_user_info, plain_http_to_remote, redact_url
 
@@ -39,6 +39,8 @@ ENV_PREFIX = "JULLIX_LOGGER_"
 
 # A retention as InfluxDB takes it ("INF", "400d", "52w"), checked and normalised on reading.
 Retention = Annotated[str, AfterValidator(normalise_retention)]
+# How far one query may reach: "auto" (InfluxDB 3 Core: 24 h), "none" or a duration.
+QuerySpan = Annotated[str, AfterValidator(normalise_query_span)]
 
 
 class Section(BaseModel):
@@ -117,6 +119,7 @@ class InfluxSettings(Section):
     auto_migrate: Bool = True
     raw_retention: Retention = Field("INF",
                                      validation_alias=AliasChoices("raw_retention", "retention"))
+    max_query_span: QuerySpan = "auto"  # long reads in windows (logger/sink/windows.py)
 
     @field_validator("url")
     @classmethod

@@ -40,6 +40,31 @@ def retention_seconds(value: str) -> int:
     return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(value))
 
 
+AUTO = "auto"
+NO_BOUND = "none"
+MIN_QUERY_SPAN_S = 600
+
+
+def normalise_query_span(value: str) -> str:
+    """`[influx] max_query_span`: `auto` (the server's own bound), `none`, or a duration such
+    as `24h` or `3d` (at least 10 minutes)."""
+    text = value.strip().lower().replace(" ", "")
+    if text in (AUTO, ""):
+        return AUTO
+    if text in (NO_BOUND, "0", "inf", "off"):
+        return NO_BOUND
+    if not _DURATION.match(text):
+        raise ValueError(f"{value!r} is not a span: use auto, none or a duration such as 24h")
+    if retention_seconds(text) < MIN_QUERY_SPAN_S:
+        raise ValueError(f"{value!r} is shorter than 10m: no query would get anywhere")
+    return text
+
+
+def query_span_seconds(value: str) -> int | None:
+    """Seconds of a normalised span other than `auto`; None for `none` (no bound)."""
+    return None if value == NO_BOUND else retention_seconds(value)
+
+
 def go_duration_seconds(text: str) -> int:
     """`8736h0m0s` (how InfluxDB 1.x shows a retention) as seconds; `0s` is infinite = 0."""
     return round(sum(float(n) * _GO_UNIT[unit] for n, unit in _GO_PART.findall(text)))

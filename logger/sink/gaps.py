@@ -29,6 +29,10 @@ memory here grows with the number of gaps, never with the number of points:
 
 InfluxDB 1.x, 2.x (`/query` with DBRP) and 3.x all answer this InfluxQL (`elapsed()`,
 subqueries, `GROUP BY time(.., offset)` and `fill()` are on the 3.x InfluxQL support list).
+Every read stays within the server's bound (`logger.sink.windows`): the counts in windows
+aligned to their buckets, the `elapsed()` chunks no longer than the span (each still starting
+at the last point before it, so a gap across a window's edge is found whole, both edges
+exact), the first and last point asked over the whole range and split only where refused.
 InfluxDB still reads every timestamp once in step 1: no InfluxQL aggregate proves that a
 stretch has no hole without looking at it. Time here is UTC epoch seconds throughout: buckets,
 chunks and DST have nothing to do with each other (Belgian days matter only for which cloud
@@ -45,7 +49,8 @@ from datetime import date, timedelta
 
 from logger.core.belgian_time import brussels_day, local_time
 from logger.core.durations import human_duration
-from logger.sink.influxql import InfluxQL, QueryError, quote_ident, quote_string
+from logger.sink.influxql import InfluxQL, QueryError, SpanRefused, quote_ident, quote_string
+from logger.sink.windows import each_window, first_answer
 
 MIN_CHUNK = 3600  # seconds; a chunk that still overflows the row limit at this size is an error
 MAX_CHUNK = 32 * 86400
@@ -139,17 +144,27 @@ class GapFinder:
             found.gaps.append(Gap(last, after))
         return found
 
-    async def _exact(self, series: Series, lo: int, hi: int, threshold: float) -> list[Gap]:
-        """The gaps with both edges in [lo, hi), with `elapsed()` in chunks (each carrying the
-        last point of the one before)."""
+    async def _exact(self, series: Series, lo: int, hi: int, threshold: float,
+                     limit: int | None = None) -> list[Gap]:
+        """The gaps with both edges in [lo, hi) (the first `limit` only), with `elapsed()`
+        in chunks no longer than the server allows, each carrying the last point of the
+        one before (so a step across a chunk's edge is seen)."""
+        span = await self.ql.read_span()
         gaps: list[Gap] = []
         prev: int | None = None
         size = self.first_chunk
-        while lo < hi:
+        while lo < hi and (limit is None or len(gaps) < limit):
+            if span.seconds is not None:
+                size = min(size, span.seconds)
             chunk_hi = min(hi, lo + size)
             began = time.monotonic()
-            ends = await self._long_steps(series, lo if prev is None else prev, chunk_hi,
-                                          threshold)
+            try:
+                ends = await self._long_steps(series, lo if prev is None else prev, chunk_hi,
+                                              threshold, limit)
+            except SpanRefused:
+                if not span.narrow(chunk_hi - lo):
+                    raise
+                continue
             took = time.monotonic() - began
             if ends is None:  # more gaps than the server returns rows: a smaller chunk
                 if chunk_hi - lo <= MIN_CHUNK:
@@ -163,25 +178,33 @@ class GapFinder:
                 prev = last if last is not None else prev
             lo = chunk_hi
             size = _next_size(size, took)
-        return gaps
+        return gaps if limit is None else gaps[:limit]
 
     async def counts(self, series: Series, lo: int, hi: int, width: int, offset: int
                      ) -> list[tuple[int, int, int]] | None:
         """(start, end, points) of the `width` s buckets (shifted by `offset`) over [lo, hi),
-        clipped to it; None when the server truncated the answer."""
-        statement = (f"SELECT count({quote_ident(series.field)}) FROM "
-                     f"{quote_ident(series.measurement)} WHERE {series.where(lo, hi)} "
-                     f"GROUP BY time({width}s, {offset}s) fill(0)")
-        self.queries += 1
-        buckets: list[tuple[int, int, int]] = []
-        for answer in await self.ql.query(statement):
-            if answer.get("partial"):
-                return None
-            for t, count in answer.get("values") or []:
-                start, end = max(lo, int(t)), min(hi, int(t) + width)
-                if start < end:
-                    buckets.append((start, end, int(count or 0)))
-        return buckets
+        clipped to it; None when the server truncated the answer. Read in windows aligned to
+        the buckets, so no bucket is cut in two."""
+
+        async def window(w_lo: int, w_hi: int) -> list[tuple[int, int, int]] | None:
+            statement = (f"SELECT count({quote_ident(series.field)}) FROM "
+                         f"{self.ql.source(series.measurement)} WHERE {series.where(w_lo, w_hi)} "
+                         f"GROUP BY time({width}s, {offset}s) fill(0)")
+            self.queries += 1
+            buckets: list[tuple[int, int, int]] = []
+            for answer in await self.ql.query(statement):
+                if answer.get("partial"):
+                    return None
+                for t, count in answer.get("values") or []:
+                    start, end = max(w_lo, int(t)), min(w_hi, int(t) + width)
+                    if start < end:
+                        buckets.append((start, end, int(count or 0)))
+            return buckets
+
+        parts = await each_window(await self.ql.read_span(), lo, hi, window, width, offset)
+        if any(part is None for part in parts):
+            return None
+        return [bucket for part in parts if part is not None for bucket in part]
 
     async def has_gap(self, series: Series, lo: int, hi: int, threshold: float, before: int,
                       after: int) -> bool:
@@ -196,7 +219,7 @@ class GapFinder:
         assert last is not None
         if after - last > threshold:
             return True
-        return await self._long_steps(series, first, last + 1, threshold, limit=1) != []
+        return await self._exact(series, first, last + 1, threshold, limit=1) != []
 
     async def has_point(self, series: Series, lo: int, hi: int) -> bool:
         """Is there a point in [lo, hi)?"""
@@ -205,10 +228,15 @@ class GapFinder:
     async def _edge(self, series: Series, lo: int, hi: int, newest: bool) -> int | None:
         """The time of the first (or with `newest` the last) point in [lo, hi)."""
         order = " ORDER BY time DESC" if newest else ""
-        statement = (f"SELECT {quote_ident(series.field)} FROM {quote_ident(series.measurement)} "
-                     f"WHERE {series.where(lo, hi)}{order} LIMIT 1")
-        rows = await self._rows(statement)
-        return int(rows[0][0]) if rows else None
+
+        async def edge(w_lo: int, w_hi: int) -> int | None:
+            statement = (f"SELECT {quote_ident(series.field)} FROM "
+                         f"{self.ql.source(series.measurement)} WHERE "
+                         f"{series.where(w_lo, w_hi)}{order} LIMIT 1")
+            rows = await self._rows(statement)
+            return int(rows[0][0]) if rows else None
+
+        return await first_answer(await self.ql.read_span(), lo, hi, edge, newest)
 
     async def _long_steps(self, series: Series, lo: int, hi: int, threshold: float,
                           limit: int | None = None) -> list[tuple[int, int]] | None:
@@ -216,7 +244,7 @@ class GapFinder:
         between points in [lo, hi) (the first `limit` only); None when the answer was
         truncated."""
         inner = (f"SELECT elapsed({quote_ident(series.field)}, 1s) FROM "
-                 f"{quote_ident(series.measurement)} WHERE {series.where(lo, hi)}")
+                 f"{self.ql.source(series.measurement)} WHERE {series.where(lo, hi)}")
         # The time range again outside: without it InfluxDB 1.x reads far beyond it (a query
         # over 20 minutes of a year of 1 s data took 0.5 s instead of 0.01 s).
         statement = (f'SELECT "elapsed" FROM ({inner}) WHERE "elapsed" > {float(threshold)!r} '

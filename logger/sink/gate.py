@@ -18,7 +18,9 @@ import logging
 from logger.config import InfluxSettings
 from logger.core.backoff import Backoff
 from logger.core.logs import get_logger
+from logger.sink.flavour import Flavour, span_seconds
 from logger.sink.migrator import MigrationReport, run_migrations
+from logger.sink.support import support_lines
 
 log = get_logger(__name__)
 
@@ -78,6 +80,8 @@ class SinkGate:
                 log.warning("%s: these credentials may write but not manage the database; "
                             "writing without migrations (the database must exist; "
                             "docs/influxdb.md)", report.error)
+            if report.server is not None:
+                self._journal(report.server)
             self._features(report)
             return True
         if report.endpoints_missing:
@@ -107,6 +111,12 @@ class SinkGate:
         else:
             log.debug("migrations still failing (%s); next try in %.0f s", error, delay)
         return False
+
+    def _journal(self, flavour: Flavour) -> None:
+        """Once, when the gate opens: which InfluxDB this is and what works there."""
+        span = span_seconds(self.settings.max_query_span, flavour)
+        for line in support_lines(flavour, self.settings, self.ledger or self.settings, span):
+            log.info("%s: %s", flavour, line)
 
     def _features(self, report: MigrationReport) -> None:
         """Take the features' state from a migration run that opened (or kept open) the gate:

@@ -1,5 +1,7 @@
-"""What a migration works with: the server it talks to (`ServerInfo`), its errors, and
-`MigrationContext` with small helpers for InfluxQL and the API v2 buckets API.
+"""What a migration works with: the server it talks to (`ServerInfo`, the detected
+`logger.sink.flavour.Flavour`), its errors, and `MigrationContext` with small helpers for
+InfluxQL, the API v2 buckets API and, per flavour, the admin APIs (`logger.sink.admin_api`:
+InfluxDB 3's databases, 2.x's DBRP mappings).
 
 The numbered migrations (top-level `migrations/`, installed as `logger.sink.migrations`) import
 this module; the runner (`logger.sink.migrator`) loads them by name, so neither imports the other.
@@ -8,7 +10,7 @@ this module; the runner (`logger.sink.migrator`) loads them by name, so neither 
 from __future__ import annotations
 
 import asyncio
-import re
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +18,9 @@ from typing import Any
 import httpx
 
 from logger.config import InfluxSettings
-from logger.core.durations import INFINITE, retention_seconds
+from logger.core.durations import INFINITE, describe_seconds, retention_seconds
+from logger.sink import admin_api
+from logger.sink.flavour import Flavour, PingFailed, detect
 from logger.sink.http import influx_client, v2_token
 from logger.sink.influxql import InfluxQL
 
@@ -34,44 +38,19 @@ class EndpointsMissing(MigrationError):
     endpoint (a proxy, a managed service). Migrations cannot be applied or recorded there."""
 
 
-@dataclass(frozen=True, slots=True)
-class ServerInfo:
-    """What `/ping` says: `X-Influxdb-Version` and `X-Influxdb-Build`."""
-
-    version: str
-    build: str = ""
-
-    @property
-    def major(self) -> int | None:
-        match = re.match(r"v?(\d+)", self.version.strip())
-        return int(match.group(1)) if match else None
-
-    @property
-    def is_v3(self) -> bool:
-        """InfluxDB 3 (Core, Enterprise): version 3.x, or a 3.x build name in the header."""
-        return self.major == 3 or self.build.strip().lower() in ("core", "enterprise")
-
-    def __str__(self) -> str:
-        build = f" ({self.build})" if self.build else ""
-        return f"InfluxDB {self.version or 'of unknown version'}{build}"
+ServerInfo = Flavour  # what the migrations call the server they talk to
 
 
-async def server_info(settings: InfluxSettings) -> ServerInfo:
+async def server_info(settings: InfluxSettings) -> Flavour:
+    """The server's flavour (`logger.sink.flavour.detect`), its failures as migration errors."""
     async with influx_client(settings) as client:
         try:
-            response = await client.get("/ping")
-        except httpx.HTTPError as exc:
-            raise ServerUnreachable(
-                f"cannot reach InfluxDB at {settings.display_url}: {type(exc).__name__}"
-            ) from None
-    if response.status_code == 404:
-        raise EndpointsMissing(f"{settings.display_url}/ping answered HTTP 404")
-    if response.status_code not in (200, 204):
-        raise ServerUnreachable(f"{settings.display_url}/ping answered HTTP {response.status_code}")
-    return ServerInfo(
-        response.headers.get("X-Influxdb-Version", ""),
-        response.headers.get("X-Influxdb-Build", ""),
-    )
+            return await detect(client, settings.display_url)
+        except PingFailed as exc:
+            if exc.status == 404:
+                raise EndpointsMissing(str(exc)) from None
+            raise ServerUnreachable(str(exc).replace("cannot reach ",
+                                                     "cannot reach InfluxDB at ")) from None
 
 
 class BucketsApiMissing(Exception):
@@ -79,7 +58,8 @@ class BucketsApiMissing(Exception):
 
 
 class NotPermitted(MigrationError):
-    """The token may not read or manage buckets (HTTP 401/403)."""
+    """The credentials may not read or manage the database, bucket or mapping (HTTP 401/403,
+    or a token that cannot even see its organisation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +97,39 @@ class MigrationContext:
     @property
     def retention_s(self) -> int:
         return retention_seconds(self.retention)
+
+    @property
+    def v3_database(self) -> str:
+        """The InfluxDB 3 database the logger's `database`/`rp` land in: `db/rp`, or `db`
+        for no policy or `autogen` (InfluxDB 3's v1 compatibility rule)."""
+        if self.rp and self.rp not in ("autogen", "default"):
+            return f"{self.database}/{self.rp}"
+        return self.database
+
+    async def ensure_v3_database(self, dry_run: bool) -> list[str]:
+        """InfluxDB 3: `v3_database` exists, created with `retention` when it did not; its
+        retention set when it did (where the server can: 3.2 and later)."""
+        name, kept = self.v3_database, keeps(self.retention_s)
+        try:
+            exists = name in await self.admin(admin_api.v3_databases)
+            if not exists and dry_run:
+                return [f"would create database {name!r} keeping data {kept}"]
+            if not exists:
+                await self.admin(lambda c: admin_api.v3_create_database(c, name,
+                                                                         self.retention_s))
+                return [f"created database {name!r} keeping data {kept}"]
+            if dry_run:
+                return [f"database {name!r} exists; would set it to keep data {kept}"]
+            if await self.admin(lambda c: admin_api.v3_set_retention(c, name, self.retention_s)):
+                return [f"database {name!r} exists, keeps data {kept}"]
+        except NotPermitted as exc:
+            raise NotPermitted(
+                f"{exc}. Create database {name!r} with an admin token (`influxdb3 create "
+                f"database {name}" + ("" if not self.retention_s else
+                                      f" --retention-period {self.retention}")
+                + "`) and give this token write (and read) on it") from None
+        return [f"database {name!r} exists; this InfluxDB 3 cannot change its retention "
+                f"(3.2 and later can): it keeps what it was created with, not {kept}"]
 
     async def influxql(self, statement: str, database: str = "") -> list[dict[str, Any]]:
         return await self.ql.query(statement, database=database)
@@ -162,6 +175,14 @@ class MigrationContext:
             reason = (getattr(exc, "reason", "") or "").strip()
             raise MigrationError(f"buckets API answered HTTP {status} {reason}".strip()) from None
         except Exception as exc:  # urllib3 connection errors and timeouts
+            if "cannot find organization" in str(exc):  # a write-only token sees no org
+                raise NotPermitted(
+                    f"the token cannot see organisation {self.settings.org!r}, so it may not "
+                    f"create buckets. Create bucket {self.settings.bucket!r} with retention "
+                    f"{self.retention} by hand (`influx bucket create --org "
+                    f"{self.settings.org} --name {self.settings.bucket} --retention "
+                    f"{_influx_cli_retention(self.retention)}`) and give this token write on "
+                    "it (and read, for the ledger and gap detection)") from None
             raise MigrationError(f"buckets API: {type(exc).__name__}: {exc}"[:300]) from None
 
     async def find_bucket(self) -> Bucket | None:
@@ -191,10 +212,32 @@ class MigrationContext:
         raw.retention_rules = [BucketRetentionRules(type="expire", every_seconds=self.retention_s)]
         await self._buckets_call(lambda api: api.update_bucket(raw))
 
+    def for_bucket(self, bucket: str) -> MigrationContext:
+        """The same context for another bucket of the same server (the ledger's)."""
+        return dataclasses.replace(self, settings=self.settings.model_copy(
+            update={"bucket": bucket}))
+
+    # -- per flavour: InfluxDB 3's databases, 2.x's and Cloud's DBRP mappings -------------
+
+    async def admin(self, call: Callable[[httpx.AsyncClient], Any]) -> Any:
+        """Run one `logger.sink.admin_api` call; its refusals as migration errors."""
+        async with influx_client(self.settings) as client:
+            try:
+                return await call(client)
+            except admin_api.AdminRefused as exc:
+                raise NotPermitted(str(exc)) from None
+            except admin_api.AdminFailed as exc:
+                raise MigrationError(str(exc)) from None
+
     async def close(self) -> None:
         await self.ql.close()
         if self._v2_client is not None:
             await asyncio.to_thread(self._v2_client.close)
+
+
+def keeps(seconds: int) -> str:
+    """`forever`, `for 400d`: how long data is kept, in the migrations' lines."""
+    return "forever" if seconds == 0 else f"for {describe_seconds(seconds)}"
 
 
 def _influx_cli_retention(retention: str) -> str:

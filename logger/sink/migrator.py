@@ -146,6 +146,10 @@ async def read_record(ctx: MigrationContext) -> dict[str, dict[str, Any]]:
                 f"{ctx.settings.display_url} does not answer like InfluxDB: {exc}") from None
         if not_permitted(text):
             raise NotPermitted(f"cannot read the migration record: {exc}") from None
+        if "http 401" in text and ctx.server.opaque_401:
+            raise NotPermitted(
+                f"cannot read the migration record: {exc} ({ctx.server} answers a token that "
+                "may not read and a wrong one alike; the writes tell which it is)") from None
         if "http 401" in text:
             raise MigrationError(f"cannot read the migration record: {exc}") from None
         # e.g. InfluxDB 2.x before 2.4 without a DBRP mapping: cannot tell what was applied.

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from logger.config import InfluxSettings, Settings
 from logger.sink.influxql import query_target, quote_ident
-from logger.sink.writers import Outcome, Writer, WriteResult, make_writer
+from logger.sink.writers import Outcome, Writer, WriteResult, database_limit, make_writer
 
 LEDGER_PREFIX = "ledger_"
 
@@ -45,8 +45,9 @@ LEDGER_TARGET = "ledger"
 def target_missing(result: WriteResult) -> bool:
     """Whether an answer says the ledger's place is missing or forbidden rather than that
     the server is unwell: a database/bucket not found (404), no right to write there
-    (401/403), or InfluxDB 1.x's HTTP 500 for a retention policy that does not exist."""
-    if result.status in (401, 403, 404):
+    (401/403), InfluxDB 1.x's HTTP 500 for a retention policy that does not exist, or
+    InfluxDB 3's refusal to create one more database than it allows."""
+    if result.status in (401, 403, 404) or database_limit(result.message):
         return True
     return (result.status or 0) >= 500 and "retention policy not found" in result.message
 

@@ -61,7 +61,8 @@ def classify(status: int, body: str, retry_after: str | None = None) -> WriteRes
     nothing was stored, so it is retried, never acknowledged. 401/403 and a missing
     database/bucket (404) are configuration problems, not data problems: the same points will
     be accepted once the token or database is fixed, so they are retried, never dead-lettered.
-    400/413/422 reject the content itself.
+    400/413/422 reject the content itself, except InfluxDB 3's refusal to create one more
+    database than it allows (Core: 5): the place is missing, not the data wrong.
     """
     message = body.strip()[:500]
     if 200 <= status < 300:
@@ -73,9 +74,15 @@ def classify(status: int, body: str, retry_after: str | None = None) -> WriteRes
             f"this URL?); nothing was stored: {message[:200]!r}",
         )
     wait = parse_retry_after(retry_after)
-    if status in (401, 403, 404, 408, 429) or status >= 500:
+    if status in (401, 403, 404, 408, 429) or status >= 500 or database_limit(message):
         return WriteResult(Outcome.RETRY, status, message, wait)
     return WriteResult(Outcome.REJECT, status, message)
+
+
+def database_limit(message: str) -> bool:
+    """InfluxDB 3's answer to a write that would create a database past its limit ("Adding a
+    new database would exceed limit of 5 databases")."""
+    return "would exceed limit of" in message and "database" in message
 
 
 class Writer(Protocol):

@@ -6,6 +6,9 @@ installations stay. The backfill state forgets the gaps of the range too, so a l
 fetches them again (the scheduled one will, within its lookback window, unless `[backfill]
 enabled = false`). Cloud realtime (`[cloud] realtime`) writes the same series; its points in
 the range go as well.
+
+Where the server cannot delete points of a range (InfluxDB 3, Cloud Serverless), nothing is
+removed and nothing forgotten: the result says why (`refused`) and what would have gone.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import datetime
 from logger.app.backfill.run import local_series
 from logger.app.backfill.state import STATE_FILE, BackfillState
 from logger.config import Settings
-from logger.sink.erase import count_points, delete_points
+from logger.sink.erase import DeleteRefused, count_points, delete_points, refusal
 from logger.sink.influxql import InfluxQL
 
 
@@ -28,6 +31,7 @@ class UndoResult:
     left: int  # after (0 unless the server kept some)
     forgotten: int = 0  # backfill state records dropped
     dry_run: bool = False
+    refused: str = ""  # why this server removed nothing (it cannot delete points of a range)
 
 
 async def undo_backfill(settings: Settings, since: datetime, until: datetime,
@@ -40,9 +44,14 @@ async def undo_backfill(settings: Settings, since: datetime, until: datetime,
         found = await count_points(ql, series, start, end)
         result = UndoResult(start, end, found, found, dry_run=dry_run)
         if dry_run:
+            result.refused = refusal(await ql.flavour(), series) or ""
             return result
         if found:
-            await delete_points(settings.influx, ql, series, start, end)
+            try:
+                await delete_points(settings.influx, ql, series, start, end)
+            except DeleteRefused as exc:
+                result.refused = str(exc)
+                return result
             result.left = await count_points(ql, series, start, end)
     finally:
         await ql.close()
