@@ -89,6 +89,12 @@ def test_charger_keeps_every_numeric_and_boolean_value_but_not_strings():
     }
 
 
+def test_no_field_is_named_like_a_tag():
+    """InfluxDB 3 refuses a line whose tag and field share a name."""
+    plug = {"id": "p1", "power": 0.1, "installation": 3, "localid": 7, "device_id": 9}
+    assert generic_fields(plug) == {"power_w": 100.0}
+
+
 def test_power_flow_derives_home_only_when_every_term_is_known():
     full = power_flow_point("home", NOW, "local", 500.0, 2000.0, -300.0, 0.0)
     assert full.field_dict["home_w"] == 2200.0

@@ -194,4 +194,4 @@ def test_the_real_process_runs_with_memory_deny_write_execute(tmp_path, private_
     assert any("WATCHDOG=1" in m for m in messages)
     assert "STOPPING=1" in messages[-1]
     ids = sorted(r["id"] for r in private_influxd.points("jullix", "_jullix_migrations"))
-    assert ids == ["0001", "0002", "0003"]  # 0003: the ledger's retention policy
+    assert ids == ["0001", "0002", "0003", "0004"]  # 0003: ledger policy; 0004: DBRP

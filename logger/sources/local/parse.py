@@ -99,7 +99,10 @@ _GENERIC_NAMES = {
     "energy": "energy_kwh",
     "max_power": "max_power_w",
 }
-_IDENTITY_KEYS = {"id", "device_id", "mac", "serial", "localid", "device", "name", "description"}
+# Identity, not measurement; and never a field named like a tag (`installation`, `device_id`,
+# `localid`): InfluxDB 3 refuses a line whose tag and field share a name.
+_IDENTITY_KEYS = {"id", "device_id", "mac", "serial", "localid", "device", "name", "description",
+                  "installation"}
 
 
 def generic_fields(device: dict[str, Any], prefix: str = "") -> dict[str, float | None]:
