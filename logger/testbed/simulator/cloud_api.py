@@ -37,6 +37,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from .clock import SimClock
+from .fault_changes import apply_changes, http_error_status
 from .httpserver import Request, Response
 from .model import BRUSSELS, HouseModel, Snapshot
 
@@ -77,23 +78,18 @@ class CloudFaults:
     missing: list[str] = field(default_factory=list)  # history devices that answer 404 anyway
 
     def update(self, changes: dict[str, Any]) -> None:
-        if changes.get("reset"):
-            self.__init__()  # type: ignore[misc]
-        for key, value in changes.items():
-            if key == "reset":
-                continue
-            if key not in self.__dataclass_fields__:
-                raise ValueError(f"unknown cloud fault {key!r}; known: "
-                                 f"{', '.join(self.__dataclass_fields__)}, reset")
-            if key == "shape" and value not in SHAPES:
-                raise ValueError(f"shape must be one of {SHAPES}")
-            if key == "status" and value is not None and not (400 <= int(value) <= 599):
-                raise ValueError("status must be 4xx or 5xx")
-            if key == "retry_after" and value is not None:
-                value = str(value)
-            if key == "missing":
-                value = [str(v) for v in value]
-            setattr(self, key, value)
+        apply_changes(self, changes, "cloud", {
+            "shape": _shape,
+            "status": http_error_status,
+            "retry_after": lambda value: None if value is None else str(value),
+            "missing": lambda devices: [str(d) for d in devices],
+        })
+
+
+def _shape(value: Any) -> Any:
+    if value not in SHAPES:
+        raise ValueError(f"shape must be one of {SHAPES}")
+    return value
 
 
 class Sample(NamedTuple):

@@ -25,6 +25,7 @@ from typing import Any
 
 from .clock import SimClock
 from .day_ahead import acknowledgement, day_bounds, publication
+from .fault_changes import apply_changes, http_error_status
 from .httpserver import Request, Response
 from .model import BRUSSELS
 
@@ -43,19 +44,10 @@ class EntsoeFaults:
     duplicate: bool = False
 
     def update(self, changes: dict[str, Any]) -> None:
-        if changes.get("reset"):
-            self.__init__()  # type: ignore[misc]
-        for key, value in changes.items():
-            if key == "reset":
-                continue
-            if key not in self.__dataclass_fields__:
-                raise ValueError(f"unknown entsoe fault {key!r}; known: "
-                                 f"{', '.join(self.__dataclass_fields__)}, reset")
-            if key == "status" and value is not None and not 400 <= int(value) <= 599:
-                raise ValueError("status must be 4xx or 5xx")
-            if key == "missing_days":
-                value = [date.fromisoformat(str(v)).isoformat() for v in value]
-            setattr(self, key, value)
+        apply_changes(self, changes, "entsoe", {
+            "status": http_error_status,
+            "missing_days": lambda days: [date.fromisoformat(str(d)).isoformat() for d in days],
+        })
 
 
 def _parse_stamp(text: str) -> int:
